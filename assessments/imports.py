@@ -1,0 +1,282 @@
+"""Evidence CSV import: parse and validate every row, then write all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from . import access, scoring, selectors, services
+from .models import Company, Evidence, Fund, Role, Task
+
+REQUIRED_COLUMNS = (
+    "fund",
+    "company",
+    "task",
+    "factor",
+    "stance",
+    "strength",
+    "confidence",
+    "observed_on",
+)
+OPTIONAL_COLUMNS = ("sector", "stage", "task_weight", "verified", "source", "note")
+STANCES = {"supports": scoring.SUPPORTS, "contradicts": scoring.CONTRADICTS}
+YES_NO = {"yes": True, "no": False, "": False}
+
+
+class ImportRejected(Exception):
+    """The file was refused as a whole; nothing was written."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class EvidenceLine:
+    line: int
+    fund: str
+    company: str
+    task: str
+    factor: str
+    stance: int
+    strength: int
+    confidence: str
+    observed_on: date
+    verified: bool
+    task_weight: float | None
+    sector: str = ""
+    stage: str = ""
+    source: str = ""
+    note: str = ""
+
+
+@dataclass
+class ImportResult:
+    evidence: int = 0
+    funds: list[str] = field(default_factory=list)
+    companies: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+
+
+def parse_evidence_csv(text: str, *, today: date | None = None) -> list[EvidenceLine]:
+    """Every row of the file, validated; raises ImportRejected naming each bad line."""
+    today = today or selectors.today()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise ImportRejected([f"line 1: missing column(s): {', '.join(missing)}"])
+    unknown = [n for n in header if n not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise ImportRejected([f"line 1: unknown column(s): {', '.join(unknown)}"])
+    reader.fieldnames = header
+    lines, errors = [], []
+    weights: dict[tuple[str, str, str], tuple[float, int]] = {}
+    for raw in reader:
+        number = reader.line_num
+        if raw.get(None):
+            errors.append(f"line {number}: more cells than columns")
+            continue
+        row = {key: (value or "").strip() for key, value in raw.items()}
+        if not any(row.values()):
+            continue
+        problems: list[str] = []
+        parsed = _parse_row(row, today, problems)
+        if parsed is not None and parsed["task_weight"] is not None:
+            key = (parsed["fund"], parsed["company"], parsed["task"])
+            seen = weights.setdefault(key, (parsed["task_weight"], number))
+            if seen[0] != parsed["task_weight"]:
+                problems.append(
+                    f"task_weight {parsed['task_weight']:g} differs from {seen[0]:g} "
+                    f"given for the same task on line {seen[1]}"
+                )
+        if problems:
+            errors.append(f"line {number}: " + "; ".join(problems))
+        else:
+            lines.append(EvidenceLine(line=number, **parsed))
+    if errors:
+        raise ImportRejected(errors)
+    if not lines:
+        raise ImportRejected(["the file has no evidence rows"])
+    return lines
+
+
+def _parse_row(row: dict[str, str], today: date, problems: list[str]) -> dict | None:
+    for name in ("fund", "company", "task"):
+        if not row.get(name):
+            problems.append(f"{name} is empty")
+    factor = row.get("factor", "")
+    if factor not in scoring.FACTORS_BY_CODE:
+        problems.append(f"unknown factor {factor!r}")
+    stance = STANCES.get(row.get("stance", "").lower())
+    if stance is None:
+        problems.append(f"stance must be supports or contradicts, not {row.get('stance')!r}")
+    strength = _int_in(row.get("strength", ""), 1, 5)
+    if strength is None:
+        problems.append(f"strength must be a whole number from 1 to 5, not {row.get('strength')!r}")
+    confidence = row.get("confidence", "").lower()
+    if confidence not in scoring.CONFIDENCE_VALUES:
+        problems.append(f"confidence must be low, medium or high, not {row.get('confidence')!r}")
+    observed_on = None
+    try:
+        observed_on = date.fromisoformat(row.get("observed_on", ""))
+        if len(row["observed_on"]) != 10:
+            raise ValueError
+    except ValueError:
+        problems.append(f"observed_on must be a date as YYYY-MM-DD, not {row.get('observed_on')!r}")
+        observed_on = None
+    if observed_on and observed_on > today:
+        problems.append(f"observed_on {observed_on} is in the future")
+    task_weight = None
+    if row.get("task_weight"):
+        try:
+            task_weight = float(row["task_weight"])
+            if not task_weight > 0 or task_weight == float("inf"):
+                raise ValueError
+        except ValueError:
+            problems.append(f"task_weight must be a number above 0, not {row['task_weight']!r}")
+    verified = YES_NO.get(row.get("verified", "").lower())
+    if verified is None:
+        problems.append(f"verified must be yes or no, not {row.get('verified')!r}")
+    for name, limit in (
+        ("fund", 200),
+        ("company", 200),
+        ("task", 200),
+        ("source", 500),
+        ("sector", 100),
+        ("stage", 50),
+    ):
+        if len(row.get(name, "")) > limit:
+            problems.append(f"{name} is longer than {limit} characters")
+    if problems:
+        return None
+    return {
+        "fund": row["fund"],
+        "company": row["company"],
+        "task": row["task"],
+        "factor": factor,
+        "stance": stance,
+        "strength": strength,
+        "confidence": confidence,
+        "observed_on": observed_on,
+        "verified": verified,
+        "task_weight": task_weight,
+        "sector": row.get("sector", ""),
+        "stage": row.get("stage", ""),
+        "source": row.get("source", ""),
+        "note": row.get("note", ""),
+    }
+
+
+def _int_in(text: str, low: int, high: int) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+def import_evidence(lines: list[EvidenceLine], *, user) -> ImportResult:
+    """Write every line, creating funds, companies and tasks when missing; all or nothing.
+
+    The user is recorded as author, and as verifier of the lines marked verified
+    (they must then be a superuser or a partner of that fund). Scores are then
+    recomputed for every company touched.
+    """
+    _check_permissions(lines, user)
+    result = ImportResult()
+    with transaction.atomic():
+        funds = {f.name: f for f in Fund.objects.filter(name__in={ln.fund for ln in lines})}
+        companies: dict[tuple[str, str], Company] = {}
+        tasks: dict[tuple[str, str, str], Task] = {}
+        now = timezone.now()
+        evidence = []
+        for ln in lines:
+            if ln.fund not in funds:
+                funds[ln.fund] = Fund.objects.create(name=ln.fund)
+                result.funds.append(ln.fund)
+            company_key = (ln.fund, ln.company)
+            if company_key not in companies:
+                company, created = Company.objects.get_or_create(
+                    fund=funds[ln.fund],
+                    name=ln.company,
+                    defaults={"sector": ln.sector, "stage": ln.stage},
+                )
+                companies[company_key] = company
+                if created:
+                    result.companies.append(f"{ln.fund} / {ln.company}")
+            task_key = (ln.fund, ln.company, ln.task)
+            if task_key not in tasks:
+                task, created = Task.objects.get_or_create(
+                    company=companies[company_key],
+                    name=ln.task,
+                    defaults={"weight": ln.task_weight or 1.0},
+                )
+                if not created and ln.task_weight and task.weight != ln.task_weight:
+                    task.weight = ln.task_weight
+                    task._history_user = user
+                    task.save(update_fields=["weight", "updated_at"])
+                tasks[task_key] = task
+                if created:
+                    result.tasks.append(f"{ln.fund} / {ln.company} / {ln.task}")
+            evidence.append(
+                Evidence(
+                    task=tasks[task_key],
+                    factor=ln.factor,
+                    stance=ln.stance,
+                    strength=ln.strength,
+                    confidence=ln.confidence,
+                    observed_on=ln.observed_on,
+                    observed_day=ln.observed_on.toordinal(),
+                    source=ln.source,
+                    note=ln.note,
+                    author=user,
+                    verified_by=user if ln.verified else None,
+                    verified_at=now if ln.verified else None,
+                )
+            )
+        # bulk_create skips save(): observed_day is set above, and the history rows
+        # are written alongside so the audit trail misses nothing.
+        bulk_create_with_history(evidence, Evidence, batch_size=1000, default_user=user)
+        task_ids = [t.id for t in tasks.values()]
+        Task.objects.filter(pk__in=task_ids).update(
+            input_version=F("input_version") + 1, stale_since=Coalesce(F("stale_since"), Now())
+        )
+        result.evidence = len(evidence)
+    services.rescore_companies(company_ids=sorted({c.id for c in companies.values()}))
+    return result
+
+
+def _check_permissions(lines: list[EvidenceLine], user) -> None:
+    if user.is_superuser:
+        return
+    fund_ids = dict(
+        Fund.objects.filter(name__in={ln.fund for ln in lines}).values_list("name", "id")
+    )
+    errors = []
+    for ln in lines:
+        fund_id = fund_ids.get(ln.fund)
+        if fund_id is None:
+            errors.append(
+                f"line {ln.line}: fund {ln.fund!r} does not exist and only an "
+                "administrator can create funds"
+            )
+        elif not access.can(user, access.ADD_EVIDENCE, fund_id):
+            errors.append(
+                f"line {ln.line}: {user.get_username()} may not add evidence to fund {ln.fund!r}"
+            )
+        elif ln.verified and access.role_in(user, fund_id) != Role.PARTNER:
+            errors.append(
+                f"line {ln.line}: marked verified, but only a partner of "
+                f"{ln.fund!r} may verify evidence"
+            )
+    if errors:
+        raise ImportRejected(errors)

@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from assessments import exports, selectors
+from assessments.models import Fund
+
+from ._dates import iso_date
+
+
+class Command(BaseCommand):
+    help = (
+        "Write every task's and company's scores as CSV on standard output, computed from the "
+        "evidence as of a date (default today) with the active rubric."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", type=iso_date, help="score as of this date (YYYY-MM-DD)")
+        parser.add_argument("--fund", help="only this fund (by name)")
+
+    def handle(self, *args, as_of=None, fund=None, **options):
+        if fund and not Fund.objects.filter(name=fund).exists():
+            raise CommandError(f"No fund named {fund!r}.")
+        as_of = as_of or selectors.today()
+        rubric = selectors.active_rubric_version().to_rubric()
+        lines = selectors.score_lines(as_of=as_of, fund_name=fund)
+        exports.write_scores_csv(self.stdout, lines, rubric)

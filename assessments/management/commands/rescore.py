@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+
+from assessments import selectors, services
+
+from ._dates import iso_date
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-score every task and company from its evidence with the active rubric. With --as-of, "
+        "records snapshots as of that date; current scores change only for today's date."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", type=iso_date, help="score as of this date (YYYY-MM-DD)")
+
+    def handle(self, *args, as_of=None, **options):
+        as_of = as_of or selectors.today()
+        count = services.rescore_everything(as_of=as_of)
+        self.stdout.write(f"Re-scored {count} tasks as of {as_of}.")

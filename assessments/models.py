@@ -1,0 +1,501 @@
+"""The domain of Moat map: funds, companies, tasks, evidence, rubrics and scores.
+
+Fields, choices and constraints only; the business logic lives in scoring.py
+(the maths), services.py (writes) and selectors.py (reads).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from . import scoring
+
+
+class Role(models.TextChoices):
+    PARTNER = "partner", "Partner"
+    ASSOCIATE = "associate", "Associate"
+    VIEWER = "viewer", "Viewer"
+
+
+class CompanyStatus(models.TextChoices):
+    PORTFOLIO = "portfolio", "Portfolio"
+    PIPELINE = "pipeline", "Pipeline"
+    PASSED = "passed", "Passed"
+
+
+class Stance(models.IntegerChoices):
+    SUPPORTS = scoring.SUPPORTS, "supports"
+    CONTRADICTS = scoring.CONTRADICTS, "contradicts"
+
+
+class Confidence(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Quadrant(models.TextChoices):
+    UNTRAINABLE = scoring.UNTRAINABLE, "Untrainable"
+    LAB_TERRITORY = scoring.LAB_TERRITORY, "Lab territory"
+    COMMODITY_TOKENS = scoring.COMMODITY_TOKENS, "Commodity tokens"
+    SPECIALIST_MODELS = scoring.SPECIALIST_MODELS, "Specialist models"
+    UNSCORED = scoring.UNSCORED, "Unscored"
+
+
+FACTOR_CHOICES = [(f.code, f.code.replace("_", " ").capitalize()) for f in scoring.FACTORS]
+
+
+class Fund(models.Model):
+    """The unit of confidentiality: a user sees only the funds they are a member of."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one fund."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["fund__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "fund"], name="membership_one_per_fund"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.fund} · {self.role}"
+
+
+class ScoreFields(models.Model):
+    """Current scores, kept on the scored object itself so the map reads them in one query.
+
+    Nulls mean Unscored: an unknown is never stored as 50/50.
+    """
+
+    x = models.FloatField(null=True, blank=True)
+    y = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField(default=0.0)
+    quadrant = models.CharField(max_length=20, choices=Quadrant.choices, default=Quadrant.UNSCORED)
+    margin = models.FloatField(null=True, blank=True)
+    runway_years = models.FloatField(null=True, blank=True)
+    evidence_count = models.PositiveIntegerField(default=0)
+    scored_as_of = models.DateField(null=True, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_scored(self) -> bool:
+        return self.quadrant != Quadrant.UNSCORED
+
+
+class Company(ScoreFields):
+    """A portfolio or pipeline company in one fund."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="companies")
+    name = models.CharField(max_length=200)
+    sector = models.CharField(max_length=100, blank=True)
+    stage = models.CharField(max_length=50, blank=True)
+    status = models.CharField(
+        max_length=20, choices=CompanyStatus.choices, default=CompanyStatus.PORTFOLIO
+    )
+    lead_partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_companies",
+    )
+    check_size = models.DecimalField(
+        max_digits=14, decimal_places=0, null=True, blank=True, help_text="USD invested"
+    )
+    arr = models.DecimalField(
+        max_digits=14,
+        decimal_places=0,
+        null=True,
+        blank=True,
+        help_text="Annual recurring revenue, USD",
+    )
+    description = models.TextField(blank=True)
+    # Optimistic lock: an edit names the version it started from.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(
+        excluded_fields=[
+            "x",
+            "y",
+            "confidence",
+            "quadrant",
+            "margin",
+            "runway_years",
+            "evidence_count",
+            "scored_as_of",
+            "scored_at",
+        ]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "name"], name="company_name_unique_in_fund"),
+            models.CheckConstraint(
+                condition=Q(check_size__isnull=True) | Q(check_size__gte=0),
+                name="company_check_size_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(arr__isnull=True) | Q(arr__gte=0), name="company_arr_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CompanyStatus.values), name="company_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["fund", "quadrant"], name="company_fund_quadrant"),
+            models.Index(fields=["fund", "sector"], name="company_fund_sector"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(ScoreFields):
+    """One job the company's product does for customers; weight = its share of the value."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="tasks")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    weight = models.FloatField(default=1.0)
+    # The recompute protocol: every evidence change bumps input_version and sets
+    # stale_since in the same transaction; a recompute stores its result only if
+    # input_version is still the one it read, and then records scored_version.
+    input_version = models.PositiveIntegerField(default=0)
+    scored_version = models.PositiveIntegerField(default=0)
+    stale_since = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(
+        excluded_fields=[
+            "x",
+            "y",
+            "confidence",
+            "quadrant",
+            "margin",
+            "runway_years",
+            "evidence_count",
+            "scored_as_of",
+            "scored_at",
+            "input_version",
+            "scored_version",
+            "stale_since",
+        ]
+    )
+
+    class Meta:
+        ordering = ["company", "-weight", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "name"], name="task_name_unique_in_company"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="task_weight_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["stale_since"], name="task_stale_since"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Evidence(models.Model):
+    """One dated, sourced observation about a task, speaking to one factor."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="evidence")
+    factor = models.CharField(max_length=40, choices=FACTOR_CHOICES)
+    stance = models.SmallIntegerField(choices=Stance.choices, default=Stance.SUPPORTS)
+    strength = models.PositiveSmallIntegerField(default=3)
+    confidence = models.CharField(
+        max_length=10, choices=Confidence.choices, default=Confidence.MEDIUM
+    )
+    observed_on = models.DateField()
+    # observed_on as a day number (date.toordinal()): lets the bulk scoring SQL
+    # compute ages with plain integer arithmetic on SQLite and PostgreSQL alike.
+    observed_day = models.IntegerField(editable=False)
+    source = models.CharField(max_length=500, blank=True)
+    note = models.TextField(blank=True, help_text="Markdown")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="evidence"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="verified_evidence",
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["observed_day"])
+
+    class Meta:
+        ordering = ["-observed_on", "-id"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(strength__gte=1) & Q(strength__lte=5), name="evidence_strength_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(stance__in=Stance.values), name="evidence_stance_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__in=Confidence.values), name="evidence_confidence_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(factor__in=[code for code, _ in FACTOR_CHOICES]),
+                name="evidence_factor_in_catalogue",
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_by__isnull=True) | Q(verified_at__isnull=False),
+                name="evidence_verified_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["task", "observed_day"], name="evidence_task_day"),
+            models.Index(
+                fields=["task"], condition=Q(verified_at__isnull=True), name="evidence_unverified"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.factor} ({self.get_stance_display()}) on {self.observed_on}"
+
+    def save(self, *args, **kwargs):
+        if isinstance(self.observed_on, date):
+            self.observed_day = self.observed_on.toordinal()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def factor_info(self) -> scoring.Factor:
+        return scoring.FACTORS_BY_CODE[self.factor]
+
+    def as_scoring_row(self) -> scoring.EvidenceRow:
+        return scoring.EvidenceRow(
+            factor=self.factor,
+            stance=self.stance,
+            strength=self.strength,
+            confidence=self.confidence,
+            observed_on=self.observed_on,
+            verified=self.is_verified,
+        )
+
+
+def _default_factor_weights() -> dict[str, float]:
+    return {f.code: f.weight for f in scoring.FACTORS}
+
+
+def _default_half_lives() -> dict[str, float]:
+    return {f.code: f.half_life_days for f in scoring.FACTORS}
+
+
+class RubricVersion(models.Model):
+    """The firm's definition of "good": every parameter of the scoring model, versioned.
+
+    Exactly one version is active; activating another re-scores everything.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=False)
+    factor_weights = models.JSONField(default=_default_factor_weights)
+    half_lives = models.JSONField(default=_default_half_lives)
+    unverified_weight = models.FloatField(default=0.7)
+    scale = models.FloatField(default=1.0)
+    mass_for_confidence = models.FloatField(default=2.0)
+    proprietary_weight = models.FloatField(default=1.5)
+    boundary_at_epoch = models.FloatField(default=110.0)
+    boundary_epoch = models.DateField(default=date(2026, 1, 1))
+    boundary_drift_per_year = models.FloatField(default=8.0)
+    reunderwrite_after_days = models.PositiveIntegerField(default=180)
+    label_untrainable = models.CharField(max_length=60, default="Untrainable")
+    label_lab_territory = models.CharField(max_length=60, default="Lab territory")
+    label_commodity_tokens = models.CharField(max_length=60, default="Commodity tokens")
+    label_specialist_models = models.CharField(max_length=60, default="Specialist models")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="rubric_one_active"
+            ),
+            models.CheckConstraint(
+                condition=Q(unverified_weight__gte=0) & Q(unverified_weight__lte=1),
+                name="rubric_unverified_weight_0_to_1",
+            ),
+            models.CheckConstraint(condition=Q(scale__gt=0), name="rubric_scale_positive"),
+            models.CheckConstraint(
+                condition=Q(mass_for_confidence__gt=0), name="rubric_mass_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(proprietary_weight__gt=0), name="rubric_proprietary_weight_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(boundary_drift_per_year__gt=0), name="rubric_drift_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rubric v{self.number}" + (f" · {self.name}" if self.name else "")
+
+    def to_rubric(self) -> scoring.Rubric:
+        """The pure model's view of this version."""
+        return scoring.Rubric(
+            factor_weights={**_default_factor_weights(), **self.factor_weights},
+            half_lives={**_default_half_lives(), **self.half_lives},
+            unverified_weight=self.unverified_weight,
+            scale=self.scale,
+            mass_for_confidence=self.mass_for_confidence,
+            proprietary_weight=self.proprietary_weight,
+            boundary_at_epoch=self.boundary_at_epoch,
+            boundary_epoch=self.boundary_epoch,
+            boundary_drift_per_year=self.boundary_drift_per_year,
+            reunderwrite_after_days=self.reunderwrite_after_days,
+            quadrant_labels={
+                scoring.UNTRAINABLE: self.label_untrainable,
+                scoring.LAB_TERRITORY: self.label_lab_territory,
+                scoring.COMMODITY_TOKENS: self.label_commodity_tokens,
+                scoring.SPECIALIST_MODELS: self.label_specialist_models,
+                scoring.UNSCORED: "Unscored",
+            },
+        )
+
+
+class Snapshot(models.Model):
+    """Scores as of one date under one rubric version: what lets the map show any past date."""
+
+    as_of = models.DateField()
+    rubric_version = models.ForeignKey(RubricVersion, on_delete=models.PROTECT, related_name="+")
+    x = models.FloatField(null=True, blank=True)
+    y = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField(default=0.0)
+    quadrant = models.CharField(max_length=20, choices=Quadrant.choices)
+    margin = models.FloatField(null=True, blank=True)
+    runway_years = models.FloatField(null=True, blank=True)
+    evidence_count = models.PositiveIntegerField(default=0)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["as_of"]
+
+
+class TaskSnapshot(Snapshot):
+    """A task's dated scores."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="snapshots")
+
+    class Meta(Snapshot.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "as_of", "rubric_version"], name="task_snapshot_once_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} as of {self.as_of}"
+
+
+class CompanySnapshot(Snapshot):
+    """A company's dated scores."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="snapshots")
+
+    class Meta(Snapshot.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "as_of", "rubric_version"], name="company_snapshot_once_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} as of {self.as_of}"
+
+
+class AlertKind(models.TextChoices):
+    QUADRANT_CHANGE = "quadrant_change", "Quadrant change"
+    BOUNDARY_CROSSING = "boundary_crossing", "Boundary crossing"
+    SHORT_RUNWAY = "short_runway", "Runway under a year"
+
+
+class Alert(models.Model):
+    """Something a recompute noticed that a partner should look at."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="alerts")
+    task = models.ForeignKey(
+        Task, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    message = models.CharField(max_length=300)
+    as_of = models.DateField()
+    # The state the alert is about, so that a repeated recompute does not repeat it.
+    to_state = models.CharField(max_length=40, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "kind", "as_of", "to_state"],
+                condition=Q(task__isnull=False),
+                name="alert_task_once_per_change",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "kind", "as_of", "to_state"],
+                condition=Q(task__isnull=True),
+                name="alert_company_once_per_change",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company"], condition=Q(read_at__isnull=True), name="alert_unread")
+        ]
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,430 @@
+"""Writes: evidence, companies, tasks, recomputes, rubric activation.
+
+The database is the truth and a queue message only a hint: every evidence
+change bumps its task's input version and marks it stale in the same
+transaction, and the recompute job is enqueued only after commit. Recomputes
+work from scratch and store a task's result only if its input version is still
+the one they read, so racing workers cannot store an older result; the sweeper
+picks up anything a lost job left stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+
+from . import scoring, selectors
+from .models import (
+    Alert,
+    AlertKind,
+    Company,
+    CompanySnapshot,
+    Evidence,
+    Quadrant,
+    RubricVersion,
+    Task,
+    TaskSnapshot,
+)
+
+logger = logging.getLogger(__name__)
+
+SCORE_FIELDS = (
+    "x",
+    "y",
+    "confidence",
+    "quadrant",
+    "margin",
+    "runway_years",
+    "evidence_count",
+    "scored_as_of",
+    "scored_at",
+)
+SNAPSHOT_FIELDS = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "evidence_count")
+# Above this many tasks a recompute writes in bulk instead of one guarded UPDATE per task.
+BULK_WRITE_THRESHOLD = 200
+
+
+class ConflictError(Exception):
+    """Someone else saved the record since this edit started: nothing was overwritten."""
+
+    def __init__(self, current):
+        super().__init__(
+            "Someone else saved this record after you opened it. Your changes were not saved; "
+            "compare them with the current version below."
+        )
+        self.current = current
+
+
+# --- Staleness and enqueueing -------------------------------------------------------------
+
+
+def task_mark_stale(*, task_id: int) -> None:
+    """Bump the task's input version and mark it stale, in the caller's transaction."""
+    Task.objects.filter(pk=task_id).update(
+        input_version=F("input_version") + 1,
+        stale_since=Coalesce(F("stale_since"), Now()),
+    )
+
+
+def enqueue_rescore(*, task_id: int) -> None:
+    """Enqueue the task's recompute once the surrounding transaction commits.
+
+    A broker outage must not lose the evidence or fail the save: the task stays
+    stale and the sweeper re-scores it.
+    """
+    from . import tasks as jobs
+
+    def send() -> None:
+        try:
+            jobs.recompute_task.delay(task_id)
+        except Exception:
+            if getattr(jobs.recompute_task.app.conf, "task_always_eager", False):
+                raise
+            logger.warning("Could not enqueue the recompute of task %s; the sweeper will.", task_id)
+
+    transaction.on_commit(send)
+
+
+# --- Evidence -----------------------------------------------------------------------------
+
+EVIDENCE_FIELDS = (
+    "factor",
+    "stance",
+    "strength",
+    "confidence",
+    "observed_on",
+    "source",
+    "note",
+)
+
+
+@transaction.atomic
+def evidence_create(*, task: Task, author, verified_by=None, **fields) -> Evidence:
+    """Record one evidence row, mark its task stale and enqueue the recompute after commit."""
+    evidence = Evidence(task=task, author=author, **fields)
+    if verified_by is not None:
+        evidence.verified_by = verified_by
+        evidence.verified_at = timezone.now()
+    evidence.full_clean()
+    evidence.save()
+    task_mark_stale(task_id=task.id)
+    enqueue_rescore(task_id=task.id)
+    return evidence
+
+
+@transaction.atomic
+def evidence_update(*, evidence: Evidence, editor, expected_version: int, **fields) -> Evidence:
+    """Edit evidence if nobody saved it since expected_version; else raise ConflictError.
+
+    The row is locked while the version is compared, so two saves from the same
+    version cannot both pass.
+    """
+    current = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    if current.version != expected_version:
+        raise ConflictError(current)
+    for name, value in fields.items():
+        if name in EVIDENCE_FIELDS:
+            setattr(current, name, value)
+    current.full_clean()
+    current.version += 1
+    current._history_user = editor
+    current.save()
+    task_mark_stale(task_id=current.task_id)
+    enqueue_rescore(task_id=current.task_id)
+    return current
+
+
+@transaction.atomic
+def evidence_delete(*, evidence: Evidence, user) -> None:
+    """Delete evidence and re-score its task."""
+    task_id = evidence.task_id
+    evidence._history_user = user
+    evidence.delete()
+    task_mark_stale(task_id=task_id)
+    enqueue_rescore(task_id=task_id)
+
+
+@transaction.atomic
+def evidence_verify(*, evidence: Evidence, partner) -> Evidence:
+    """A partner vouches for the evidence: it now counts in full."""
+    evidence.verified_by = partner
+    evidence.verified_at = timezone.now()
+    evidence.review_comment = ""
+    evidence.version = F("version") + 1
+    evidence._history_user = partner
+    evidence.save(update_fields=["verified_by", "verified_at", "review_comment", "version"])
+    evidence.refresh_from_db()
+    task_mark_stale(task_id=evidence.task_id)
+    enqueue_rescore(task_id=evidence.task_id)
+    return evidence
+
+
+# --- Recompute ----------------------------------------------------------------------------
+
+
+def rescore_companies(
+    *, company_ids: Iterable[int] | None = None, as_of: date | None = None
+) -> int:
+    """Re-score companies and all their tasks from scratch; None means every company.
+
+    Writes current scores (when as_of is today), a snapshot of every task and
+    company as of that date, and alerts for quadrant changes, boundary crossings
+    and runway under a year. Idempotent: running it twice, or concurrently,
+    leaves the same rows. Returns the number of tasks scored.
+    """
+    as_of = as_of or selectors.today()
+    is_current = as_of >= selectors.today()
+    version = selectors.active_rubric_version()
+    rubric = version.to_rubric()
+
+    tasks = Task.objects.all()
+    if company_ids is not None:
+        tasks = tasks.filter(company_id__in=list(company_ids))
+    # Versions are read before the evidence: a change committed after this read
+    # bumps input_version, so the guarded write below refuses the older result.
+    task_rows = list(
+        tasks.values_list(
+            "id", "company_id", "weight", "input_version", "quadrant", "margin", "runway_years"
+        ).order_by("id")
+    )
+    task_ids = [row[0] for row in task_rows]
+    task_scores = selectors.task_scores_as_of(
+        task_ids if company_ids is not None else None, as_of, rubric
+    )
+    unscored = scoring.score_task([], as_of, rubric)
+    company_results = selectors.company_scores(
+        [(tid, cid, weight) for tid, cid, weight, *_ in task_rows], task_scores, as_of, rubric
+    )
+    companies = Company.objects.filter(pk__in=list(company_results)).values_list(
+        "id", "quadrant", "margin", "runway_years"
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        if is_current:
+            _write_task_scores(task_rows, task_scores, unscored, as_of, now)
+            _write_company_scores(company_results, as_of, now)
+            # Alerts compare with the stored current scores, so only a current recompute has any.
+            _write_alerts(task_rows, task_scores, list(companies), company_results, as_of, rubric)
+        _write_snapshots(version, as_of, task_ids, task_scores, unscored, company_results)
+    return len(task_rows)
+
+
+def _score_values(score: scoring.Score, as_of: date, now) -> dict:
+    scored = score.is_scored
+    return {
+        "x": score.x if scored else None,
+        "y": score.y if scored else None,
+        "confidence": score.confidence,
+        "quadrant": score.quadrant,
+        "margin": score.margin,
+        "runway_years": score.runway_years,
+        "evidence_count": score.evidence_count,
+        "scored_as_of": as_of,
+        "scored_at": now,
+    }
+
+
+def _write_task_scores(task_rows, task_scores, unscored, as_of, now) -> None:
+    if len(task_rows) <= BULK_WRITE_THRESHOLD:
+        for task_id, _, _, input_version, *_ in task_rows:
+            # Guarded write: only if no evidence changed since the versions were read.
+            Task.objects.filter(pk=task_id, input_version=input_version).update(
+                **_score_values(task_scores.get(task_id, unscored), as_of, now),
+                scored_version=input_version,
+                stale_since=None,
+            )
+        return
+    objs = []
+    for task_id, _, _, input_version, *_ in task_rows:
+        task = Task(pk=task_id, scored_version=input_version)
+        for name, value in _score_values(task_scores.get(task_id, unscored), as_of, now).items():
+            setattr(task, name, value)
+        objs.append(task)
+    Task.objects.bulk_update(objs, [*SCORE_FIELDS, "scored_version"], batch_size=1000)
+    # A task changed while the bulk write ran keeps its stale mark; its own job
+    # (or the sweeper) re-scores it.
+    Task.objects.filter(pk__in=[t.pk for t in objs], scored_version=F("input_version")).update(
+        stale_since=None
+    )
+
+
+def _write_company_scores(company_results, as_of, now) -> None:
+    objs = []
+    for company_id, score in company_results.items():
+        company = Company(pk=company_id)
+        for name, value in _score_values(score, as_of, now).items():
+            setattr(company, name, value)
+        objs.append(company)
+    Company.objects.bulk_update(objs, list(SCORE_FIELDS), batch_size=1000)
+
+
+def _snapshot_values(score: scoring.Score) -> dict:
+    values = _score_values(score, date.min, None)
+    return {name: values[name] for name in SNAPSHOT_FIELDS}
+
+
+def _write_snapshots(version, as_of, task_ids, task_scores, unscored, company_results) -> None:
+    TaskSnapshot.objects.bulk_create(
+        [
+            TaskSnapshot(
+                task_id=task_id,
+                as_of=as_of,
+                rubric_version=version,
+                **_snapshot_values(task_scores.get(task_id, unscored)),
+            )
+            for task_id in task_ids
+        ],
+        update_conflicts=True,
+        unique_fields=["task", "as_of", "rubric_version"],
+        update_fields=[*SNAPSHOT_FIELDS, "recorded_at"],
+        batch_size=1000,
+    )
+    CompanySnapshot.objects.bulk_create(
+        [
+            CompanySnapshot(
+                company_id=company_id,
+                as_of=as_of,
+                rubric_version=version,
+                **_snapshot_values(score),
+            )
+            for company_id, score in sorted(company_results.items())
+        ],
+        update_conflicts=True,
+        unique_fields=["company", "as_of", "rubric_version"],
+        update_fields=[*SNAPSHOT_FIELDS, "recorded_at"],
+        batch_size=1000,
+    )
+
+
+def alerts_for_change(
+    before_quadrant: str,
+    before_margin: float | None,
+    before_runway: float | None,
+    after: scoring.Score,
+    rubric: scoring.Rubric,
+) -> list[tuple[str, str, str]]:
+    """(kind, to_state, message) for each alert a change from before to after deserves."""
+    if not after.is_scored:
+        return []
+    alerts = []
+    was_scored = before_quadrant != Quadrant.UNSCORED
+    if was_scored and before_quadrant != after.quadrant:
+        alerts.append(
+            (
+                AlertKind.QUADRANT_CHANGE,
+                after.quadrant,
+                f"moved from {rubric.label(before_quadrant)} to {rubric.label(after.quadrant)}",
+            )
+        )
+    if was_scored and before_margin is not None and (before_margin > 0) != (after.margin > 0):
+        absorbed = after.margin <= 0
+        alerts.append(
+            (
+                AlertKind.BOUNDARY_CROSSING,
+                "absorbed" if absorbed else "above",
+                "crossed below the absorption boundary"
+                if absorbed
+                else "rose above the absorption boundary",
+            )
+        )
+    if 0 < after.runway_years < 1 and (before_runway is None or before_runway >= 1):
+        alerts.append(
+            (
+                AlertKind.SHORT_RUNWAY,
+                "under_a_year",
+                f"runway down to {after.runway_years:.1f} years",
+            )
+        )
+    return alerts
+
+
+def _write_alerts(task_rows, task_scores, company_rows, company_results, as_of, rubric) -> None:
+    new = []
+    company_of = {}
+    for task_id, company_id, _, _, quadrant, margin, runway, *_ in task_rows:
+        company_of[task_id] = company_id
+        score = task_scores.get(task_id)
+        if score is None:
+            continue
+        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
+            new.append(
+                Alert(
+                    company_id=company_id,
+                    task_id=task_id,
+                    kind=kind,
+                    to_state=state,
+                    message=f"Task {message}",
+                    as_of=as_of,
+                )
+            )
+    for company_id, quadrant, margin, runway in company_rows:
+        score = company_results[company_id]
+        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
+            new.append(
+                Alert(
+                    company_id=company_id,
+                    kind=kind,
+                    to_state=state,
+                    message=f"Company {message}",
+                    as_of=as_of,
+                )
+            )
+    # The unique constraints make a repeated recompute add nothing.
+    Alert.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def rescore_task(*, task_id: int) -> int:
+    """Re-score a task and its company (the unit of a recompute job)."""
+    company_id = Task.objects.filter(pk=task_id).values_list("company_id", flat=True).first()
+    if company_id is None:
+        return 0
+    return rescore_companies(company_ids=[company_id])
+
+
+def rescore_everything(*, as_of: date | None = None) -> int:
+    """Re-score every task and company (daily: evidence decays and the boundary rises)."""
+    return rescore_companies(as_of=as_of)
+
+
+def sweep_stale(*, older_than: timedelta) -> int:
+    """Re-score the companies of tasks whose recompute is overdue (a lost job); returns
+    the number of companies re-scored."""
+    cutoff = timezone.now() - older_than
+    company_ids = sorted(
+        set(
+            Task.objects.filter(
+                Q(stale_since__lt=cutoff)
+                | Q(scored_version__lt=F("input_version"), updated_at__lt=cutoff)
+            ).values_list("company_id", flat=True)
+        )
+    )
+    if company_ids:
+        rescore_companies(company_ids=company_ids)
+    return len(company_ids)
+
+
+# --- Rubric -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rubric_activate(*, version: RubricVersion, user=None) -> RubricVersion:
+    """Make this version the active one and re-score everything under it."""
+    RubricVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+    version.is_active = True
+    version.activated_at = timezone.now()
+    version._history_user = user
+    version.save(update_fields=["is_active", "activated_at"])
+    transaction.on_commit(_enqueue_rescore_everything)
+    return version
+
+
+def _enqueue_rescore_everything() -> None:
+    from . import tasks as jobs
+
+    jobs.rescore_everything.delay()

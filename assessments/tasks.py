@@ -1,0 +1,36 @@
+"""Celery jobs: thin, ids in, a service call out."""
+
+from datetime import date, timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError
+
+from . import services
+
+# A transient database error (a deadlock, a dropped connection) is retried with backoff.
+RETRY = {
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(**RETRY)
+def recompute_task(task_id: int) -> int:
+    """Re-score one task and its company from scratch."""
+    return services.rescore_task(task_id=task_id)
+
+
+@shared_task(**RETRY)
+def rescore_everything(as_of: str | None = None) -> int:
+    """Re-score every task and company as of a date (default today)."""
+    return services.rescore_everything(as_of=date.fromisoformat(as_of) if as_of else None)
+
+
+@shared_task(**RETRY)
+def sweep_stale() -> int:
+    """Pick up tasks whose recompute job was lost."""
+    return services.sweep_stale(older_than=timedelta(seconds=settings.STALE_AFTER_SECONDS))

@@ -1,0 +1,24 @@
+"""Views: thin. Parse input, call a selector or a service, render."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import access, selectors
+
+
+@login_required
+def portfolio(request: HttpRequest) -> HttpResponse:
+    """The companies the user may see, with their current scores."""
+    rows = selectors.portfolio(request.user)
+    rubric = selectors.active_rubric_version().to_rubric()
+    return render(
+        request,
+        "assessments/portfolio.html",
+        {
+            "rows": rows,
+            "rubric": rubric,
+            "funds": access.visible_funds(request.user),
+            "as_of": selectors.today(),
+        },
+    )

@@ -1,0 +1,42 @@
+"""Sign-in and the portfolio page."""
+
+import os
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from tests.conftest import IN_CI
+from tests.factories import CompanyFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_portfolio_needs_a_signed_in_user(client):
+    response = client.get(reverse("portfolio"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_portfolio_lists_only_the_users_funds(client):
+    membership = MembershipFactory(role="viewer")
+    CompanyFactory(fund=membership.fund, name="Mine Inc")
+    CompanyFactory(name="Theirs Inc")
+    client.force_login(membership.user)
+    page = client.get(reverse("portfolio")).content.decode()
+    assert "Mine Inc" in page and "Theirs Inc" not in page
+    assert "Unscored" in page
+
+
+def test_demo_user_can_sign_in(client):
+    UserFactory(username="partner", password="moatmap-demo")
+    response = client.post(reverse("login"), {"username": "partner", "password": "moatmap-demo"})
+    assert response.status_code == 302
+    assert client.get(reverse("portfolio")).status_code == 200
+
+
+def test_suite_runs_on_postgresql_when_asked():
+    url = os.environ.get("DATABASE_URL", "")
+    if IN_CI or url.startswith("postgres"):
+        assert connection.vendor == "postgresql"
+    else:
+        assert connection.vendor == "sqlite"
