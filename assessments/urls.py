@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import views
+from .views import portfolio
 
 urlpatterns = [
-    path("", views.portfolio, name="portfolio"),
+    path("portfolio/", portfolio.portfolio, name="portfolio"),
+    path("", portfolio.portfolio, name="home"),
 ]

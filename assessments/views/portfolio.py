@@ -1,4 +1,4 @@
-"""Views: thin. Parse input, call a selector or a service, render."""
+"""The portfolio list: every company the user may see, with its current scores."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
