@@ -21,13 +21,13 @@ install: $(STAMP)
 
 run: export DEBUG ?= true
 run: $(STAMP)
-	mkdir -p var
+	mkdir -p var/static
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
-	mkdir -p var
+	mkdir -p var/static
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -33,6 +33,7 @@ QUADRANTS = (UNTRAINABLE, LAB_TERRITORY, COMMODITY_TOKENS, SPECIALIST_MODELS)
 
 CONFIDENCE_VALUES: Mapping[str, float] = MappingProxyType({"low": 0.3, "medium": 0.6, "high": 0.9})
 DAYS_PER_YEAR = 365.25
+_BELOW_ONE = math.nextafter(1.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,8 @@ def confidence_from_mass(mass: float, rubric: Rubric = DEFAULT_RUBRIC) -> float:
     """1 − exp(−M / mass_for_confidence); 0 with no evidence."""
     if mass <= 0:
         return 0.0
-    return -math.expm1(-mass / rubric.mass_for_confidence)
+    # In floating point a large mass rounds to exactly 1; confidence stays below certainty.
+    return min(-math.expm1(-mass / rubric.mass_for_confidence), _BELOW_ONE)
 
 
 def quadrant_of(x: float, y: float, confidence: float) -> str:
@@ -292,6 +294,8 @@ def runway_years(margin: float, rubric: Rubric = DEFAULT_RUBRIC) -> float:
     """Years until the rising boundary reaches the point; 0 once absorbed."""
     if margin <= 0:
         return 0.0
+    if rubric.boundary_drift_per_year <= 0:
+        return math.inf  # a boundary that never rises never reaches the point
     return margin / rubric.boundary_drift_per_year
 
 
