@@ -226,3 +226,25 @@ def test_a_real_worker_picks_up_the_job_and_the_score_appears(celery_worker):
         time.sleep(0.1)
     assert task.is_scored and task.y > 50
     assert task.stale_since is None
+
+
+def test_activating_a_rubric_version_rescores_everything(django_capture_on_commit_callbacks):
+    from assessments.models import RubricVersion
+
+    task = TaskFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        add(task, UserFactory())
+    task.refresh_from_db()
+    before = task.y
+    doubled = RubricVersion.objects.create(
+        number=2,
+        name="Access counts double",
+        factor_weights={"system_access": 2.4},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rubric_activate(version=doubled)
+    task.refresh_from_db()
+    assert RubricVersion.objects.get(is_active=True) == doubled
+    assert task.y > before
+    assert task.y == pytest.approx(pure_score(task).y)
+    assert TaskSnapshot.objects.filter(task=task, rubric_version=doubled).exists()
