@@ -168,7 +168,8 @@ ARCHETYPES = (
                     "public_training_data": (0.9, 4),
                     "frontier_model_parity": (0.75, 4),
                     "lab_first_party": (0.8, 4),
-                    "system_access": (0.5, 2),
+                    "system_access": (0.25, 2),
+                    "portable_workflow": (0.9, 5),
                 },
             ),
             (
