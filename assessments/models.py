@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from . import scoring
@@ -298,6 +300,10 @@ class Evidence(models.Model):
         if isinstance(self.observed_on, date):
             self.observed_day = self.observed_on.toordinal()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if isinstance(self.observed_on, date) and self.observed_on > timezone.localdate():
+            raise ValidationError({"observed_on": "The date observed cannot be in the future."})
 
     @property
     def is_verified(self) -> bool:

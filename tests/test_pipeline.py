@@ -248,3 +248,12 @@ def test_activating_a_rubric_version_rescores_everything(django_capture_on_commi
     assert task.y > before
     assert task.y == pytest.approx(pure_score(task).y)
     assert TaskSnapshot.objects.filter(task=task, rubric_version=doubled).exists()
+
+
+def test_evidence_from_the_future_is_refused():
+    from django.core.exceptions import ValidationError
+
+    task = TaskFactory()
+    with pytest.raises(ValidationError, match="cannot be in the future"):
+        add(task, UserFactory(), observed_on=TODAY + timedelta(days=1))
+    assert not Evidence.objects.exists()
