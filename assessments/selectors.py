@@ -284,9 +284,9 @@ def audit_index(fund_id: int):
     One UNION query, so that a page is sliced in SQL whatever the mix of kinds.
     """
     parts = [
-        qs.annotate(kind=Value(kind, output_field=CharField())).values(
-            "kind", "history_id", "history_date"
-        )
+        qs.order_by()
+        .annotate(kind=Value(kind, output_field=CharField()))
+        .values("kind", "history_id", "history_date")
         for kind, qs in _audit_histories(fund_id).items()
     ]
     first, *rest = parts

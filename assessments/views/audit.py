@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from .. import access, selectors
 from ..models import Fund
@@ -11,6 +12,7 @@ from ..models import Fund
 PER_PAGE = 50
 
 
+@require_safe
 @login_required
 def fund_audit(request: HttpRequest, fund_id: int) -> HttpResponse:
     """The history of the fund's companies, tasks, evidence and memberships, newest first."""
