@@ -42,6 +42,7 @@ EDIT_ANY_EVIDENCE = "edit_any_evidence"
 VERIFY_EVIDENCE = "verify_evidence"
 MANAGE_MEMBERS = "manage_members"
 MANAGE_RUBRIC = "manage_rubric"
+READ_AUDIT = "read_audit"
 
 ROLE_ACTIONS = {
     Role.VIEWER: frozenset(),
@@ -54,6 +55,7 @@ ROLE_ACTIONS = {
             VERIFY_EVIDENCE,
             MANAGE_MEMBERS,
             MANAGE_RUBRIC,
+            READ_AUDIT,
         }
     ),
 }
@@ -117,3 +119,15 @@ def require(user, action: str, fund_id: int) -> None:
 
 def visible_funds(user) -> QuerySet:
     return scoped(Fund.objects.all(), user)
+
+
+def can_manage_rubric(user) -> bool:
+    """The rubric is firm-wide: a partner of any fund (or a superuser) may change it."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or Role.PARTNER in fund_roles(user).values()
+
+
+def require_rubric_manager(user) -> None:
+    if not can_manage_rubric(user):
+        raise PermissionDenied("Only a partner may change the rubric.")

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from . import selectors, services
 from .models import Company, CompanyStatus, Evidence, Fund, Membership, Role, Task
@@ -479,7 +480,8 @@ def _demo_evidence(rng, company, task, factors, rising, users, today) -> int:
                     verified_at=timezone.now() if verified else None,
                 )
             )
-    Evidence.objects.bulk_create(rows)
+    # With history rows alongside: bulk writes must not slip past the audit trail.
+    bulk_create_with_history(rows, Evidence, batch_size=1000)
     return len(rows)
 
 

@@ -14,19 +14,22 @@ import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from . import scoring, selectors
+from . import access, scoring, selectors
 from .models import (
     Alert,
     AlertKind,
     Company,
     CompanySnapshot,
     Evidence,
+    Membership,
     Quadrant,
+    Role,
     RubricVersion,
     Task,
     TaskSnapshot,
@@ -415,7 +418,13 @@ def sweep_stale(*, older_than: timedelta) -> int:
 @transaction.atomic
 def rubric_activate(*, version: RubricVersion, user=None) -> RubricVersion:
     """Make this version the active one and re-score everything under it."""
-    RubricVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+    if user is not None:  # None: a management command run by an operator
+        access.require_rubric_manager(user)
+    # Saved one by one, not with update(), so that the audit trail records the deactivation.
+    for previous in RubricVersion.objects.filter(is_active=True).exclude(pk=version.pk):
+        previous.is_active = False
+        previous._history_user = user
+        previous.save(update_fields=["is_active"])
     version.is_active = True
     version.activated_at = timezone.now()
     version._history_user = user
@@ -428,3 +437,101 @@ def _enqueue_rescore_everything() -> None:
     from . import tasks as jobs
 
     jobs.rescore_everything.delay()
+
+
+# --- Memberships --------------------------------------------------------------------------
+
+
+class MembershipError(ValueError):
+    """A membership change that would break a rule (shown to the partner as is)."""
+
+
+def _guard_last_partner(membership: Membership, new_role: str | None) -> None:
+    """Refuse to leave a fund without a partner: someone must be able to manage it."""
+    if membership.role != Role.PARTNER or new_role == Role.PARTNER:
+        return
+    # Locked so that two partners demoting each other at once cannot both pass.
+    partners = list(
+        Membership.objects.select_for_update()
+        .filter(fund_id=membership.fund_id, role=Role.PARTNER)
+        .values_list("pk", flat=True)
+    )
+    if partners == [membership.pk]:
+        raise MembershipError("A fund needs at least one partner: make someone else partner first.")
+
+
+@transaction.atomic
+def membership_add(*, actor, fund_id: int, username: str, role: str) -> Membership:
+    """Invite an existing user into the fund with a role."""
+    access.require(actor, access.MANAGE_MEMBERS, fund_id)
+    if role not in Role.values:
+        raise MembershipError(f"Unknown role {role!r}.")
+    user = get_user_model().objects.filter(username=username.strip(), is_active=True).first()
+    if user is None:
+        raise MembershipError(f"There is no active user named {username.strip()!r}.")
+    if Membership.objects.filter(fund_id=fund_id, user=user).exists():
+        raise MembershipError(f"{user.get_username()} is already a member of this fund.")
+    membership = Membership(fund_id=fund_id, user=user, role=role)
+    membership._history_user = actor
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def membership_change(*, actor, membership: Membership, role: str) -> Membership:
+    """Give a member another role in the fund."""
+    access.require(actor, access.MANAGE_MEMBERS, membership.fund_id)
+    if role not in Role.values:
+        raise MembershipError(f"Unknown role {role!r}.")
+    _guard_last_partner(membership, role)
+    if membership.role != role:
+        membership.role = role
+        membership._history_user = actor
+        membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor, membership: Membership) -> None:
+    """Take a member out of the fund."""
+    access.require(actor, access.MANAGE_MEMBERS, membership.fund_id)
+    _guard_last_partner(membership, None)
+    membership._history_user = actor
+    membership.delete()
+
+
+# --- Rubric drafts ------------------------------------------------------------------------
+
+RUBRIC_PARAMETERS = (
+    "unverified_weight",
+    "scale",
+    "mass_for_confidence",
+    "proprietary_weight",
+    "boundary_at_epoch",
+    "boundary_drift_per_year",
+    "reunderwrite_after_days",
+)
+
+
+@transaction.atomic
+def rubric_draft_create(
+    *, user, base: RubricVersion, name: str, factor_weights: dict[str, float], **parameters
+) -> RubricVersion:
+    """A new, inactive rubric version: a copy of base with the given changes."""
+    access.require_rubric_manager(user)
+    last = RubricVersion.objects.select_for_update().order_by("-number").first()
+    draft = RubricVersion.objects.get(pk=base.pk)
+    draft.pk = None
+    draft.number = (last.number if last else 0) + 1
+    draft.name = name
+    draft.is_active = False
+    draft.activated_at = None
+    draft.created_by = user
+    draft.factor_weights = {**base.factor_weights, **factor_weights}
+    for field_name, value in parameters.items():
+        if field_name in RUBRIC_PARAMETERS:
+            setattr(draft, field_name, value)
+    draft.full_clean()
+    draft._history_user = user
+    draft.save()
+    return draft

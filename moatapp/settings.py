@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -188,10 +189,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 _secure = envbool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = _secure
 CSRF_COOKIE_SECURE = _secure
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+# Production redirects plain HTTP to HTTPS itself, so that a misconfigured proxy cannot
+# serve diligence in clear text; the container health check stays on plain HTTP.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS >= 31536000)
 SILENCED_SYSTEM_CHECKS = envlist("SILENCED_SYSTEM_CHECKS")
 
 # Content-Security-Policy (django-csp 4): only our own scripts and styles.
@@ -200,7 +204,9 @@ SILENCED_SYSTEM_CHECKS = envlist("SILENCED_SYSTEM_CHECKS")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        # NONCE is django-csp's sentinel (a plain "'nonce'" string would be sent as is and
+        # match nothing): it becomes 'nonce-…' when a template reads request.csp_nonce.
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],

@@ -1,0 +1,13 @@
+"""Template helpers that hide what a role cannot do (the views still refuse it)."""
+
+from django import template
+
+from .. import access
+
+register = template.Library()
+
+
+@register.simple_tag
+def can(user, action: str, fund_id: int) -> bool:
+    """{% can user "manage_members" fund.pk as may_manage %}"""
+    return access.can(user, action, fund_id)

@@ -1,0 +1,183 @@
+"""Every URL × method × role: the expected status, and refusals change nothing.
+
+The URL names come from the resolver: a URL without a row in MATRIX fails
+test_every_url_has_a_row. To add a URL, add one line to MATRIX:
+
+    "url_name": Row(kwargs_factory, expectations[, writes=roles whose POST changes data]),
+
+where expectations maps each role to (GET status, POST status); the by_role
+helper and the constants below cover the usual shapes. The admin/ tree is one
+row ("admin"), tested at admin:index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+
+from tests.security_world import (
+    ANON,
+    ASSOCIATE,
+    FAST_HASHERS,
+    OTHER,
+    PARTNER,
+    ROLES,
+    VIEWER,
+    World,
+    build_world,
+    row_counts,
+    url_names,
+)
+
+# --- kwargs factories: which object each URL is asked about ---------------------------------
+
+
+def no_kwargs(w: World) -> dict:
+    return {}
+
+
+def fund(w: World) -> dict:
+    return {"fund_id": w.fund.pk}
+
+
+def viewer_membership(w: World) -> dict:
+    return {"fund_id": w.fund.pk, "membership_id": w.memberships[VIEWER].pk}
+
+
+def draft_rubric(w: World) -> dict:
+    return {"version_id": w.draft_rubric.pk}
+
+
+def stale_reset_link(w: World) -> dict:
+    # A link that does not verify: the page explains, and nothing changes.
+    return {"uidb64": "MQ", "token": default_token_generator.make_token(w.users[VIEWER])[:-2]}
+
+
+# --- expectations ---------------------------------------------------------------------------
+
+LOGIN = (302, 302)  # anonymous: sent to the sign-in page
+NOT_FOUND = (404, 404)  # a member of another fund: the object does not exist for them
+FORBIDDEN = (403, 403)  # a member whose role does not allow it
+POST_ONLY_REFUSED = (405, 302)  # anonymous on a POST-only action: GET refused, POST to sign-in
+
+
+def by_role(anon, other, viewer, associate, partner) -> dict[str, tuple[int, int]]:
+    return {ANON: anon, OTHER: other, VIEWER: viewer, ASSOCIATE: associate, PARTNER: partner}
+
+
+def everyone(statuses: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    return dict.fromkeys(ROLES, statuses)
+
+
+def signed_in(anon, statuses) -> dict[str, tuple[int, int]]:
+    return by_role(anon, statuses, statuses, statuses, statuses)
+
+
+SIGNED_IN_READ = signed_in(LOGIN, (200, 200))
+# A read-only page refuses POST (405) before anything else.
+PARTNERS_ONLY_READ = by_role((302, 405), (404, 405), (403, 405), (403, 405), (200, 405))
+PARTNERS_ONLY_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, (200, 200))
+PARTNERS_ONLY_ACTION = by_role(POST_ONLY_REFUSED, (405, 404), (405, 403), (405, 403), (405, 302))
+MEMBERS_WHO_ADD = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 400), (200, 400))
+# Staff only: everyone here is a non-staff user, sent to the admin's own sign-in page.
+STAFF_ONLY = everyone((302, 302))
+
+
+@dataclass(frozen=True)
+class Row:
+    kwargs: Callable[[World], dict]
+    expect: dict[str, tuple[int, int]]
+    writes: frozenset[str] = frozenset()  # roles whose accepted POST changes the database
+
+
+MATRIX: dict[str, Row] = {
+    # Portfolio / home (foundation). POST re-renders the page and writes nothing.
+    "home": Row(no_kwargs, SIGNED_IN_READ),
+    "portfolio": Row(no_kwargs, SIGNED_IN_READ),
+    # Authentication (Django's views).
+    "login": Row(no_kwargs, signed_in((200, 200), (302, 302))),
+    "logout": Row(no_kwargs, everyone((405, 302)), writes=frozenset(ROLES) - {ANON}),
+    "password_change": Row(no_kwargs, signed_in(LOGIN, (200, 200))),
+    "password_change_done": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
+    "password_reset": Row(no_kwargs, everyone((200, 200))),
+    "password_reset_done": Row(no_kwargs, everyone((200, 405))),
+    "password_reset_confirm": Row(stale_reset_link, everyone((200, 200))),
+    "password_reset_complete": Row(no_kwargs, everyone((200, 405))),
+    # Fund administration (partners).
+    "fund_members": Row(fund, PARTNERS_ONLY_FORM),
+    "fund_member_role": Row(viewer_membership, PARTNERS_ONLY_ACTION),
+    "fund_member_remove": Row(viewer_membership, PARTNERS_ONLY_ACTION, writes={PARTNER}),
+    "fund_audit": Row(fund, PARTNERS_ONLY_READ),
+    "evidence_import": Row(fund, MEMBERS_WHO_ADD),
+    # The firm-wide rubric: read by all, changed by a partner of any fund.
+    "rubric": Row(no_kwargs, by_role(LOGIN, (200, 200), (200, 403), (200, 403), (200, 200))),
+    "rubric_activate": Row(
+        draft_rubric,
+        by_role(POST_ONLY_REFUSED, (405, 302), (405, 403), (405, 403), (405, 302)),
+        writes=frozenset({OTHER, PARTNER}),
+    ),
+    "admin": Row(no_kwargs, STAFF_ONLY),
+}
+
+
+def matrix_key(url_name: str) -> str:
+    return "admin" if url_name.startswith("admin:") else url_name
+
+
+def reverse_row(name: str, world: World) -> str:
+    return reverse("admin:index" if name == "admin" else name, kwargs=MATRIX[name].kwargs(world))
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+def test_every_url_has_a_row():
+    keys = {matrix_key(name) for name in url_names()}
+    missing = sorted(keys - MATRIX.keys())
+    assert not missing, f"URL names without a row in MATRIX (add one line each): {missing}"
+    stale = sorted(MATRIX.keys() - keys)
+    assert not stale, f"MATRIX rows for URLs that no longer exist: {stale}"
+
+
+def test_every_row_names_every_role():
+    for name, row in MATRIX.items():
+        assert set(row.expect) == set(ROLES), name
+
+
+CASES = [
+    pytest.param(name, role, method, id=f"{name}-{role}-{method}")
+    for name in MATRIX
+    for role in ROLES
+    for method in ("get", "post")
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role", "method"), CASES)
+def test_status_and_no_change_on_refusal(name, role, method):
+    world = build_world()
+    row = MATRIX[name]
+    url = reverse_row(name, world)
+    client = world.client(role)
+    before = row_counts()
+    response = getattr(client, method)(url)
+    expected = row.expect[role][0 if method == "get" else 1]
+    assert response.status_code == expected, f"{method.upper()} {url} as {role}"
+    if response.status_code == 302 and (role == ANON or name == "admin"):
+        # A refusal by redirect goes to a sign-in page, never into the app.
+        assert "login" in response["Location"], response["Location"]
+    if method == "get" or role not in row.writes:
+        assert row_counts() == before, f"{method.upper()} {url} as {role} changed the database"
+    else:
+        assert row_counts() != before, f"{method.upper()} {url} as {role} should have written"
+
+
+@pytest.mark.django_db
+def test_staff_reach_the_admin(admin_client):
+    assert admin_client.get(reverse("admin:index")).status_code == 200
