@@ -258,6 +258,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Kaleido and its browser driver log every render at INFO.
+        "kaleido": {"level": "WARNING"},
+        "choreographer": {"level": "WARNING"},
+    },
 }
 AXES_VERBOSE = False
