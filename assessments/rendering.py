@@ -135,7 +135,8 @@ def slide_pptx(picture_png: bytes, text: memo.ChartText) -> bytes:
     from pptx.util import Emu, Inches, Pt
 
     deck = Presentation()
-    deck.slide_width, deck.slide_height = Inches(13.333), Inches(7.5)
+    # PowerPoint's own 16:9 size (13.333 x 7.5 in).
+    deck.slide_width, deck.slide_height = Emu(12192000), Emu(6858000)
     slide = deck.slides.add_slide(deck.slide_layouts[6])  # blank
 
     def box(left, top, width, height, lines: Iterable[tuple[str, float, bool]], name: str):

@@ -246,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.sweep_stale",
         "schedule": envint("SWEEP_INTERVAL_SECONDS", 60),
     },
+    "sweep-ic-packs": {
+        "task": "assessments.tasks.sweep_ic_packs",
+        "schedule": crontab(minute=17),
+    },
 }
 # A task stale for longer than this is re-scored by the sweeper: its job was lost.
 STALE_AFTER_SECONDS = envint("STALE_AFTER_SECONDS", 90)
