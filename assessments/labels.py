@@ -11,8 +11,9 @@ A label that had to leave its bubble's side gets a leader line.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 # Average advance of a glyph of Liberation Sans (Arial's metrics) as a share of the
 # font size is ≈ 0.5 for names like "Company 12"; a margin on top keeps estimates safe.
@@ -141,19 +142,20 @@ def _beside(b: Bubble, w: float, h: float) -> list[Box]:
     return [right, left, above, below, *corners]
 
 
-def _further(b: Bubble, w: float, h: float, plot: Box, step: float) -> list[Box]:
-    """Positions on rings of growing radius around the bubble, out to the plot's far corner."""
+def _further(b: Bubble, w: float, h: float, plot: Box, step: float) -> Iterator[Box]:
+    """Positions on rings of growing radius around the bubble, out to the plot's far corner.
+
+    A generator: most labels fit on the first rings, so the rest are never built.
+    """
     reach = math.hypot(plot.right - plot.left, plot.bottom - plot.top)
-    boxes = []
     ring = b.radius + GAP + max(w, h) / 2 + step
     while ring < reach:
         count = max(16, int(2 * math.pi * ring / step))
         for k in range(count):
             angle = 2 * math.pi * k / count
             cx, cy = b.cx + ring * math.cos(angle), b.cy - ring * math.sin(angle)
-            boxes.append(_box_at(cx, cy, w, h))
+            yield _box_at(cx, cy, w, h)
         ring += step
-    return boxes
 
 
 def place_labels(
@@ -174,7 +176,7 @@ def place_labels(
         w, h = text_size(bubble.text, font_size)
         chosen: Box | None = None
         moved = False
-        for n, box in enumerate(_beside(bubble, w, h) + _further(bubble, w, h, plot, step)):
+        for n, box in enumerate(chain(_beside(bubble, w, h), _further(bubble, w, h, plot, step))):
             if (
                 box.inside(plot)
                 and not any(box.intersects(other) for other in placed)

@@ -396,26 +396,31 @@ def map_figure(
             },
         )
 
+    # Plotly validates every add_* call (milliseconds each): collect, then add at once.
+    notes: list[dict] = []
+    lines: list[dict] = []
     # Trails: where each point was, an arrow that stops at the bubble's edge.
     for pt, d in zip(drawn, diameters, strict=True):
         if pt.trail_from is None or pt.trail_from == (pt.x, pt.y):
             continue
-        fig.add_annotation(
-            x=pt.x,
-            y=pt.y,
-            ax=pt.trail_from[0],
-            ay=pt.trail_from[1],
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            text="",
-            showarrow=True,
-            arrowhead=2,
-            arrowsize=0.9,
-            arrowwidth=0.9,
-            arrowcolor=MUTED,
-            standoff=d / 2 + 1,
+        notes.append(
+            {
+                "x": pt.x,
+                "y": pt.y,
+                "ax": pt.trail_from[0],
+                "ay": pt.trail_from[1],
+                "xref": "x",
+                "yref": "y",
+                "axref": "x",
+                "ayref": "y",
+                "text": "",
+                "showarrow": True,
+                "arrowhead": 2,
+                "arrowsize": 0.9,
+                "arrowwidth": 0.9,
+                "arrowcolor": MUTED,
+                "standoff": d / 2 + 1,
+            }
         )
 
     bubbles = []
@@ -433,18 +438,30 @@ def map_figure(
             sx = bx + (ex - bx) * placement.bubble.radius / dist
             sy = by + (ey - by) * placement.bubble.radius / dist
             (x0, y0), (x1, y1) = frame.to_data(sx, sy), frame.to_data(ex, ey)
-            fig.add_shape(
-                type="line", x0=x0, y0=y0, x1=x1, y1=y1, line={"color": "#888888", "width": 0.6}
+            lines.append(
+                {
+                    "type": "line",
+                    "x0": x0,
+                    "y0": y0,
+                    "x1": x1,
+                    "y1": y1,
+                    "line": {"color": "#888888", "width": 0.6},
+                }
             )
-        fig.add_annotation(
-            text=placement.bubble.text,
-            x=lx,
-            y=ly,
-            xanchor="center",
-            yanchor="middle",
-            showarrow=False,
-            font={"size": font * 0.9, "color": INK},
+        notes.append(
+            {
+                "text": placement.bubble.text,
+                "x": lx,
+                "y": ly,
+                "xanchor": "center",
+                "yanchor": "middle",
+                "showarrow": False,
+                "font": {"size": font * 0.9, "color": INK},
+            }
         )
+    fig.update_layout(
+        annotations=[*fig.layout.annotations, *notes], shapes=[*fig.layout.shapes, *lines]
+    )
     if with_text:
         _add_footnote(fig, p, margins, note_lines)
     return fig
