@@ -17,6 +17,7 @@ from .models import (
     CompanySnapshot,
     Evidence,
     Fund,
+    ICPack,
     Membership,
     Role,
     Task,
@@ -33,6 +34,7 @@ FUND_PATH = {
     TaskSnapshot: "task__company__fund_id",
     CompanySnapshot: "company__fund_id",
     Alert: "company__fund_id",
+    ICPack: "fund_id",
 }
 
 # What each role may do, on top of reading.

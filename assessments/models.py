@@ -505,3 +505,45 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ICPackStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ICPack(models.Model):
+    """An IC pack being built or ready: one PDF for a fund, kept for a day."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="ic_packs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    as_of = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=ICPackStatus.choices, default=ICPackStatus.QUEUED
+    )
+    pages_done = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(default=0)
+    # Relative to MEDIA_ROOT, under packs/.
+    file = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="icpack_created_at")]
+
+    def __str__(self) -> str:
+        return f"IC pack {self.fund} as of {self.as_of}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ICPackStatus.QUEUED, ICPackStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.pages_done / self.pages_total) if self.pages_total else 0

@@ -34,3 +34,19 @@ def rescore_everything(as_of: str | None = None) -> int:
 def sweep_stale() -> int:
     """Pick up tasks whose recompute job was lost."""
     return services.sweep_stale(older_than=timedelta(seconds=settings.STALE_AFTER_SECONDS))
+
+
+@shared_task(**RETRY)
+def build_ic_pack(pack_id: int) -> str:
+    """Render a fund's IC pack PDF, page by page, recording progress."""
+    from . import icpack
+
+    return icpack.build(pack_id)
+
+
+@shared_task(**RETRY)
+def sweep_ic_packs() -> int:
+    """Delete IC packs (and their files) older than a day."""
+    from . import icpack
+
+    return icpack.sweep_expired()

@@ -252,6 +252,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.sweep_stale",
         "schedule": envint("SWEEP_INTERVAL_SECONDS", 60),
     },
+    "sweep-ic-packs": {
+        "task": "assessments.tasks.sweep_ic_packs",
+        "schedule": crontab(minute=17),
+    },
 }
 # A task stale for longer than this is re-scored by the sweeper: its job was lost.
 STALE_AFTER_SECONDS = envint("STALE_AFTER_SECONDS", 90)
@@ -264,6 +268,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Kaleido and its browser driver log every render at INFO.
+        "kaleido": {"level": "WARNING"},
+        "choreographer": {"level": "WARNING"},
+    },
 }
 AXES_VERBOSE = False

@@ -12,13 +12,17 @@ row ("admin"), tested at admin:index.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 
+from assessments.models import ICPack
+from tests.conftest import CHROMIUM, need
 from tests.security_world import (
     ANON,
     ASSOCIATE,
@@ -57,6 +61,25 @@ def stale_reset_link(w: World) -> dict:
     return {"uidb64": "MQ", "token": default_token_generator.make_token(w.users[VIEWER])[:-2]}
 
 
+def map_csv(w: World) -> dict:
+    return {"fmt": "csv"}
+
+
+def task_chart(w: World) -> dict:
+    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} to render the chart")
+    return {"task_id": w.task.pk, "fmt": "svg"}
+
+
+def company_chart(w: World) -> dict:
+    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} to render the chart")
+    return {"company_id": w.company.pk, "fmt": "svg"}
+
+
+def ic_pack(w: World) -> dict:
+    pack = ICPack.objects.create(fund=w.fund, as_of=date(2026, 1, 1))
+    return {"pack_id": pack.pk}
+
+
 # --- expectations ---------------------------------------------------------------------------
 
 LOGIN = (302, 302)  # anonymous: sent to the sign-in page
@@ -83,6 +106,8 @@ PARTNERS_ONLY_READ = by_role((302, 405), (404, 405), (403, 405), (403, 405), (20
 PARTNERS_ONLY_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, (200, 200))
 PARTNERS_ONLY_ACTION = by_role(POST_ONLY_REFUSED, (405, 404), (405, 403), (405, 403), (405, 302))
 MEMBERS_WHO_ADD = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 400), (200, 400))
+MEMBERS_READ = by_role(LOGIN, (404, 405), (200, 405), (200, 405), (200, 405))
+MEMBERS = frozenset({VIEWER, ASSOCIATE, PARTNER})
 # Staff only: everyone here is a non-staff user, sent to the admin's own sign-in page.
 STAFF_ONLY = everyone((302, 302))
 
@@ -120,6 +145,14 @@ MATRIX: dict[str, Row] = {
         by_role(POST_ONLY_REFUSED, (405, 302), (405, 403), (405, 403), (405, 302)),
         writes=frozenset({OTHER, PARTNER}),
     ),
+    # Exports: any member reads; the map export covers only the user's own funds.
+    "export_map": Row(map_csv, signed_in(LOGIN, (200, 405))),
+    "export_task_waterfall": Row(task_chart, MEMBERS_READ),
+    "export_company_history": Row(company_chart, MEMBERS_READ),
+    "ic_pack": Row(fund, by_role(LOGIN, NOT_FOUND, *[(200, 200)] * 3), writes=MEMBERS),
+    "ic_pack_progress": Row(ic_pack, MEMBERS_READ),
+    # A pack that is not built yet has nothing to download.
+    "ic_pack_download": Row(ic_pack, by_role(LOGIN, (404, 405), *[(404, 405)] * 3)),
     "admin": Row(no_kwargs, STAFF_ONLY),
 }
 

@@ -1,0 +1,133 @@
+"""Exports: charts as PNG, SVG, PDF and a slide, the map's table as CSV, IC packs.
+
+Thin: the filters are parsed by export_data, the figures built by memo, the files
+rendered by rendering. Every read is scoped through access.py.
+"""
+
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import access, export_data, exports, icpack, memo, rendering, tasks
+from ..models import Fund, ICPack
+
+CHART_FORMATS = ("png", "svg", "pdf")
+MAP_FORMATS = (*CHART_FORMATS, "pptx", "csv")
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        raise Http404(f"Exports come as {', '.join(allowed)}.")
+
+
+def _preset(request: HttpRequest) -> str:
+    size = request.GET.get("size", "memo")
+    return size if size in memo.PRESETS else "memo"
+
+
+def _file(content: bytes, fmt: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=rendering.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _unavailable(error: rendering.ExportUnavailable) -> HttpResponse:
+    # 503 with the message as text: the export menu shows it instead of a broken download.
+    return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
+
+
+def _chart(figure, fmt: str, name: str) -> HttpResponse:
+    try:
+        return _file(rendering.render(figure, fmt), fmt, f"{name}.{fmt}")
+    except rendering.ExportUnavailable as error:
+        return _unavailable(error)
+
+
+@login_required
+@require_GET
+def export_map(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The map exactly as filtered (query string = the map's filters) in one format."""
+    _check_format(fmt, MAP_FORMATS)
+    query = export_data.MapQuery.from_params(request.GET)
+    if query.fund is not None and access.role_in(request.user, query.fund) is None:
+        raise Http404("No such fund.")
+    data = export_data.map_data(request.user, query)
+    name = export_data.filename(data, fmt)
+    if fmt == "csv":
+        out = io.StringIO()
+        exports.write_scores_csv(out, export_data.score_lines(data), data.rubric)
+        return _file(out.getvalue().encode(), "csv", name)
+    if fmt == "pptx":
+        try:
+            picture = rendering.render(
+                export_data.map_figure(data, "slide", with_text=False), "png"
+            )
+        except rendering.ExportUnavailable as error:
+            return _unavailable(error)
+        slide = rendering.slide_pptx(picture, export_data.map_text(data))
+        return _file(slide, "pptx", name)
+    return _chart(export_data.map_figure(data, _preset(request)), fmt, name.rsplit(".", 1)[0])
+
+
+@login_required
+@require_GET
+def export_task_waterfall(request: HttpRequest, task_id: int, fmt: str) -> HttpResponse:
+    _check_format(fmt, CHART_FORMATS)
+    query = export_data.MapQuery.from_params(request.GET)
+    figure, name = export_data.waterfall_figure(
+        request.user, task_id, query.as_of, _preset(request)
+    )
+    return _chart(figure, fmt, name)
+
+
+@login_required
+@require_GET
+def export_company_history(request: HttpRequest, company_id: int, fmt: str) -> HttpResponse:
+    _check_format(fmt, CHART_FORMATS)
+    figure, name = export_data.history_figure(request.user, company_id, _preset(request))
+    return _chart(figure, fmt, name)
+
+
+def _pack_or_404(request: HttpRequest, pack_id: int) -> ICPack:
+    return access.get_scoped_or_404(ICPack.objects.select_related("fund"), request.user, id=pack_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ic_pack(request: HttpRequest, fund_id: int) -> HttpResponse:
+    """GET: the fund's recent packs; POST: start building one (fund members only)."""
+    fund = access.get_scoped_or_404(Fund.objects.all(), request.user, id=fund_id)
+    if request.method == "POST":
+        as_of = export_data.MapQuery.from_params(request.POST).as_of
+        pack = ICPack.objects.create(fund=fund, requested_by=request.user, as_of=as_of)
+        tasks.build_ic_pack.delay_on_commit(pack.id)
+        if request.htmx:
+            return render(request, "assessments/exports/ic_pack.html#progress", {"pack": pack})
+    packs = ICPack.objects.filter(fund=fund)[:5]
+    return render(
+        request,
+        "assessments/exports/ic_pack.html",
+        {"fund": fund, "packs": packs, "pack": packs[0] if packs else None},
+    )
+
+
+@login_required
+@require_GET
+def ic_pack_progress(request: HttpRequest, pack_id: int) -> HttpResponse:
+    """The progress fragment; it polls itself only while the pack is being built."""
+    pack = _pack_or_404(request, pack_id)
+    return render(request, "assessments/exports/ic_pack.html#progress", {"pack": pack})
+
+
+@login_required
+@require_GET
+def ic_pack_download(request: HttpRequest, pack_id: int) -> FileResponse:
+    pack = _pack_or_404(request, pack_id)
+    path = icpack.pack_path(pack) if pack.file else None
+    if path is None or not path.exists():
+        raise Http404("This pack is not ready or has expired.")
+    name = f"ic-pack-{pack.fund.name}-{pack.as_of.isoformat()}.pdf".replace(" ", "-")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)

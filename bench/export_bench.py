@@ -1,0 +1,73 @@
+"""Memo chart export times: cold (first export, starts the browser) and warm, beside
+Kaleido's own warm render of the same figure.
+
+    python bench/export_bench.py [companies]
+"""
+
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moatapp.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+import kaleido  # noqa: E402
+
+from assessments import memo, rendering, scoring  # noqa: E402
+
+
+def points(count: int) -> list[memo.MapPoint]:
+    rng = random.Random(1)
+    result = []
+    for n in range(count):
+        x, y = rng.uniform(5, 95), rng.uniform(5, 95)
+        quadrant = scoring.quadrant_of(x, y, 0.6)
+        result.append(
+            memo.MapPoint(f"Company {n}", x, y, rng.uniform(1e6, 2e7), quadrant, quadrant, 0.6)
+        )
+    return result
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    text = memo.ChartText("Portfolio map", "Bench fund · per company", "As of 30 Jun 2026.")
+
+    def build():
+        return memo.map_figure(
+            points(count), rubric=scoring.DEFAULT_RUBRIC, as_of=date(2026, 6, 30), text=text
+        )
+
+    start = time.perf_counter()
+    rendering.render(build(), "png")
+    cold = time.perf_counter() - start
+    print(f"{count} companies, memo PNG at 300 dpi")
+    print(f"cold export (browser start + figure + render): {cold:.2f} s")
+    for fmt in ("png", "svg", "pdf"):
+        warm, bare = [], []
+        for _ in range(5):
+            start = time.perf_counter()
+            fig = build()
+            rendering.render(fig, fmt)
+            warm.append(time.perf_counter() - start)
+            scale = {"png": 300 / 72, "svg": 1, "pdf": 96 / 72}[fmt]
+            start = time.perf_counter()
+            kaleido.calc_fig_sync(fig, opts={"format": fmt, "scale": scale})
+            bare.append(time.perf_counter() - start)
+        print(
+            f"warm {fmt}: export {statistics.median(warm):.3f} s (median of 5) · "
+            f"Kaleido alone {statistics.median(bare):.3f} s"
+        )
+    rendering.stop_server()
+
+
+if __name__ == "__main__":
+    main()
