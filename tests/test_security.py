@@ -62,9 +62,10 @@ def test_unsafe_request_without_csrf_token_is_refused(fast_passwords, name, role
     world = build_world()
     client = world.client(role, enforce_csrf_checks=True)
     headers = {"HX-Request": "true"} if htmx else {}
+    url = reverse_row(name, world)
     before = row_counts()
     for method in ("post", "put", "patch", "delete"):
-        response = getattr(client, method)(reverse_row(name, world), headers=headers)
+        response = getattr(client, method)(url, headers=headers)
         assert response.status_code == 403, f"{method.upper()} {name} as {role}"
         assert b"CSRF" in response.content
     assert row_counts() == before
