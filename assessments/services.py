@@ -155,13 +155,14 @@ def evidence_delete(*, evidence: Evidence, user) -> None:
 @transaction.atomic
 def evidence_verify(*, evidence: Evidence, partner) -> Evidence:
     """A partner vouches for the evidence: it now counts in full."""
+    # A locked read, not an F() increment: the history record needs the new version's value.
+    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
     evidence.verified_by = partner
     evidence.verified_at = timezone.now()
     evidence.review_comment = ""
-    evidence.version = F("version") + 1
+    evidence.version += 1
     evidence._history_user = partner
     evidence.save(update_fields=["verified_by", "verified_at", "review_comment", "version"])
-    evidence.refresh_from_db()
     task_mark_stale(task_id=evidence.task_id)
     enqueue_rescore(task_id=evidence.task_id)
     return evidence
@@ -513,11 +514,10 @@ def task_update(*, task: Task, user, **fields) -> Task:
     for name, value in fields.items():
         setattr(task, name, value)
     task.full_clean()
-    task.version = F("version") + 1
+    task.version += 1
     task._history_user = user
     # Only the edited fields: the scores on this row belong to the recompute.
     task.save(update_fields=[*fields, "version", "updated_at"])
-    task.refresh_from_db()
     task_mark_stale(task_id=task.id)
     enqueue_rescore(task_id=task.id)
     return task
@@ -536,11 +536,11 @@ def task_delete(*, task: Task, user) -> None:
 def evidence_send_back(*, evidence: Evidence, partner, comment: str) -> Evidence:
     """A partner returns evidence to its author with a comment; it leaves the review queue
     until it is edited (evidence_update clears the comment)."""
+    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
     evidence.review_comment = comment.strip() or "Sent back for revision."
-    evidence.version = F("version") + 1
+    evidence.version += 1
     evidence._history_user = partner
     evidence.save(update_fields=["review_comment", "version"])
-    evidence.refresh_from_db()
     return evidence
 
 
