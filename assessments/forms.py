@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from . import scoring, selectors
+from . import scoring, selectors, services
 from .models import Company, Confidence, Membership, Role, Stance, Task
 
 AXIS_NAMES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
@@ -32,16 +32,7 @@ class CompanyForm(forms.ModelForm):
 
     class Meta:
         model = Company
-        fields = [
-            "name",
-            "sector",
-            "stage",
-            "status",
-            "lead_partner",
-            "check_size",
-            "arr",
-            "description",
-        ]
+        fields = list(services.COMPANY_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, fund_id: int, **kwargs):

@@ -480,6 +480,9 @@ HISTORY_KINDS = {"+": "created", "~": "changed", "-": "deleted"}
 
 def evidence_history(evidence: Evidence) -> list[HistoryEntry]:
     """The evidence's saved versions, newest first, each with its diff from the one before."""
+    # Imported here: services imports this module.
+    from .services import EVIDENCE_FIELDS
+
     records = list(
         evidence.history.select_related("history_user").order_by("history_date", "history_id")
     )
@@ -487,18 +490,7 @@ def evidence_history(evidence: Evidence) -> list[HistoryEntry]:
     previous = None
     for record in records:
         if previous is None:
-            changes = [
-                (name, None, getattr(record, name))
-                for name in (
-                    "factor",
-                    "stance",
-                    "strength",
-                    "confidence",
-                    "observed_on",
-                    "source",
-                    "note",
-                )
-            ]
+            changes = [(name, None, getattr(record, name)) for name in EVIDENCE_FIELDS]
         else:
             delta = record.diff_against(previous, excluded_fields=["updated_at", "version"])
             changes = [(c.field, c.old, c.new) for c in delta.changes]
