@@ -4,6 +4,8 @@ bulk), alerts, and who may use it."""
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,3 +173,31 @@ def test_queue_leaves_out_funds_where_the_partner_is_only_an_associate(client, p
     EvidenceFactory(task=task, note="Mine to verify")
     html = queue(client, partner)
     assert "Mine to verify" in html and "Not mine to verify" not in html
+
+
+def queue_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("review_queue")).status_code == 200
+    return len(queries)
+
+
+def test_queue_query_count_does_not_grow_with_data(client, partner, task):
+    EvidenceFactory(task=task, stance=1)
+    EvidenceFactory(task=task, stance=-1)
+    client.force_login(partner.user)
+    queue_queries(client)
+    small = queue_queries(client)
+    for n in range(5):
+        other = TaskFactory(company=task.company)
+        EvidenceFactory(task=other, stance=1, observed_on=date(2024, 1, 1))
+        EvidenceFactory(task=other, stance=-1)
+        Alert.objects.create(
+            company=task.company,
+            task=other,
+            kind=AlertKind.QUADRANT_CHANGE,
+            message=f"Task moved {n}",
+            as_of=date(2026, 1, 1),
+        )
+    html = client.get(reverse("review_queue")).content.decode()
+    assert section(html, "contradictions").count("<tr>") > 5
+    assert queue_queries(client) == small

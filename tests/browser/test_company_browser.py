@@ -102,6 +102,29 @@ def test_associate_adds_evidence_and_scores_update_inline(page: Page, live_serve
     assert errors == []
 
 
+def test_ten_notes_in_a_row_from_the_keyboard(page: Page, live_server):
+    load_demo()
+    errors = watch_console(page)
+    sign_in(page, live_server.url, "associate")
+    company, task = add_evidence_with_a_mistake_then_fix_it(page, live_server.url)
+    expect_scores_moved(page, company, task)
+    before = Evidence.objects.filter(task=task).count()
+    for n in range(10):
+        # The cursor is on the factor after each save: pick another, tab to the note, save.
+        page.keyboard.press("ArrowDown")
+        for _ in range(20):
+            if page.evaluate("document.activeElement.name") == "note":
+                break
+            page.keyboard.press("Tab")
+        page.keyboard.type(f"Keyboard note {n}")
+        page.keyboard.press("Control+Enter")
+        expect(page.locator(f"#task-{task.pk}-evidence")).to_contain_text(f"Keyboard note {n}")
+        expect(page.locator(f"#task-{task.pk}-evidence-form select[name=factor]")).to_be_focused()
+    assert Evidence.objects.filter(task=task).count() == before + 10
+    assert page.evaluate("window.__samePage") is True
+    assert errors == []
+
+
 def test_associate_adds_evidence_and_a_worker_rescoring_updates_the_page(
     page: Page, live_server, celery_worker
 ):
