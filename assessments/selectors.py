@@ -307,16 +307,19 @@ def task_waterfall(task: Task, evidence: Iterable[Evidence], as_of: date, rubric
     return company_charts.waterfall(bars, rubric)
 
 
-def company_page(company: Company, *, as_of: date | None = None) -> dict:
+def company_page(
+    company: Company, *, as_of: date | None = None, task_id: int | None = None
+) -> dict:
     """Everything the company page shows, in a fixed number of queries whatever the number
-    of tasks, evidence rows and snapshots."""
+    of tasks, evidence rows and snapshots; with task_id, only that task (for its fragments)."""
     from . import company_charts
 
     as_of = as_of or today()
     version = active_rubric_version()
     rubric = version.to_rubric()
+    task_rows = company.tasks.all() if task_id is None else company.tasks.filter(pk=task_id)
     tasks = list(
-        company.tasks.order_by("-weight", "name").prefetch_related(
+        task_rows.order_by("-weight", "name").prefetch_related(
             Prefetch(
                 "evidence",
                 queryset=Evidence.objects.select_related("author", "verified_by").order_by(
@@ -326,9 +329,10 @@ def company_page(company: Company, *, as_of: date | None = None) -> dict:
         )
     )
     task_history: dict[int, list] = defaultdict(list)
-    for snap in TaskSnapshot.objects.filter(task__company=company, rubric_version=version).order_by(
-        "as_of"
-    ):
+    snapshots = TaskSnapshot.objects.filter(task__company=company, rubric_version=version)
+    if task_id is not None:
+        snapshots = snapshots.filter(task_id=task_id)
+    for snap in snapshots.order_by("as_of"):
         task_history[snap.task_id].append(snap)
     company_history = list(
         CompanySnapshot.objects.filter(company=company, rubric_version=version).order_by("as_of")

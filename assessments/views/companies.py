@@ -60,8 +60,11 @@ def _permissions(user, fund_id: int) -> dict:
     }
 
 
-def _page_context(request: HttpRequest, company: Company) -> dict:
-    return {**selectors.company_page(company), **_permissions(request.user, company.fund_id)}
+def _page_context(request: HttpRequest, company: Company, task_id: int | None = None) -> dict:
+    return {
+        **selectors.company_page(company, task_id=task_id),
+        **_permissions(request.user, company.fund_id),
+    }
 
 
 def _fmt(value: float | None) -> str:
@@ -134,7 +137,7 @@ def _after_evidence_change(
     company = Company.objects.select_related("fund", "lead_partner").get(pk=company_id)
     if not request.htmx:
         return redirect("company_detail", pk=company_id)
-    context = _page_context(request, company)
+    context = _page_context(request, company, task_id)
     tv = _task_view(context, task_id)
     context.update(tv=tv, oob=True, **_moves(context, task_before, company_before, tv), **extra)
     return render(request, f"{PAGE}#evidence-saved", context)
@@ -299,7 +302,7 @@ def task_scores(request: HttpRequest, pk: int) -> HttpResponse:
     and tells the page that scores changed."""
     task = _task(request, pk)
     company = task.company
-    context = _page_context(request, company)
+    context = _page_context(request, company, task.pk)
     tv = _task_view(context, task.pk)
     task_before = _score_from_params("t", request.GET)
     company_before = _score_from_params("c", request.GET)
