@@ -482,14 +482,11 @@ class HistoryEntry:
 HISTORY_KINDS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
-def evidence_history(evidence: Evidence) -> list[HistoryEntry]:
-    """The evidence's saved versions, newest first, each with its diff from the one before."""
+def _history_entries(records) -> list[HistoryEntry]:
+    """Entries for one record's saved versions (oldest first in), newest first out."""
     # Imported here: services imports this module.
     from .services import EVIDENCE_FIELDS
 
-    records = list(
-        evidence.history.select_related("history_user").order_by("history_date", "history_id")
-    )
     entries = []
     previous = None
     for record in records:
@@ -508,3 +505,21 @@ def evidence_history(evidence: Evidence) -> list[HistoryEntry]:
         )
         previous = record
     return entries[::-1]
+
+
+def evidence_history(evidence: Evidence) -> list[HistoryEntry]:
+    """The evidence's saved versions, newest first, each with its diff from the one before."""
+    return _history_entries(
+        evidence.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+
+
+def task_evidence_history(task: Task) -> list[tuple[int, list[HistoryEntry]]]:
+    """Every change to every evidence row a task has ever had, deleted rows included:
+    (evidence id, its entries), the most recently changed first. One query."""
+    records = Evidence.history.filter(task_id=task.pk).select_related("history_user")
+    per_row: dict[int, list] = defaultdict(list)
+    for record in records.order_by("history_date", "history_id"):
+        per_row[record.id].append(record)
+    groups = [(evidence_id, _history_entries(rows)) for evidence_id, rows in per_row.items()]
+    return sorted(groups, key=lambda group: group[1][0].when, reverse=True)

@@ -15,6 +15,11 @@ urlpatterns = [
     path("tasks/<int:pk>/edit/", companies.task_edit, name="task_edit"),
     path("tasks/<int:pk>/delete/", companies.task_delete, name="task_delete"),
     path("tasks/<int:pk>/scores/", companies.task_scores, name="task_scores"),
+    path(
+        "tasks/<int:pk>/evidence/history/",
+        companies.task_evidence_history,
+        name="task_evidence_history",
+    ),
     path("tasks/<int:pk>/evidence/new/", companies.evidence_create, name="evidence_create"),
     path("evidence/<int:pk>/", companies.evidence_row, name="evidence_row"),
     path("evidence/<int:pk>/edit/", companies.evidence_edit, name="evidence_edit"),

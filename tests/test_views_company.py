@@ -328,3 +328,19 @@ def test_company_page_query_count_does_not_grow_with_data(client, associate, tas
         services.rescore_companies(company_ids=[task.company_id], as_of=day)
     assert TaskSnapshot.objects.count() > 5
     assert page_queries(client, task.company_id) == small
+
+
+def test_task_history_keeps_deleted_evidence_for_partners(client, associate, task):
+    evidence = services.evidence_create(
+        task=task, author=associate.user, **{**evidence_post(), "observed_on": date(2026, 1, 5)}
+    )
+    evidence_id = evidence.pk
+    services.evidence_delete(evidence=evidence, user=associate.user)
+    partner = MembershipFactory(role="partner", fund=associate.fund)
+    url = reverse("task_evidence_history", args=[task.pk])
+    assert signed_in(client, associate).get(url).status_code == 403
+    html = signed_in(client, partner).get(url).content.decode()
+    assert f"Evidence #{evidence_id}" in html
+    assert f"Deleted by {associate.user.username}" in html and "Created by" in html
+    outsider = MembershipFactory(role="partner")
+    assert signed_in(client, outsider).get(url).status_code == 404

@@ -433,5 +433,25 @@ def evidence_history(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "assessments/evidence_history.html",
-        {"evidence": evidence, "entries": selectors.evidence_history(evidence)},
+        {
+            "task": evidence.task,
+            "title": f"History of evidence #{evidence.pk}",
+            "groups": [(evidence.pk, selectors.evidence_history(evidence))],
+        },
+    )
+
+
+@login_required
+def task_evidence_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every change to the task's evidence, deleted rows included; partners only."""
+    task = _task(request, pk)
+    access.require(request.user, access.VERIFY_EVIDENCE, task.company.fund_id)
+    return render(
+        request,
+        "assessments/evidence_history.html",
+        {
+            "task": task,
+            "title": f"Evidence history of {task.name}",
+            "groups": selectors.task_evidence_history(task),
+        },
     )
