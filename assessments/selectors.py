@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import (
     Case,
@@ -20,6 +20,8 @@ from django.db.models import (
     F,
     FloatField,
     Max,
+    Prefetch,
+    Q,
     QuerySet,
     Sum,
     Value,
@@ -29,7 +31,16 @@ from django.db.models.functions import Abs, Cast, Power
 from django.utils import timezone
 
 from . import access, scoring
-from .models import Company, Evidence, Membership, RubricVersion, Task
+from .models import (
+    Alert,
+    Company,
+    CompanySnapshot,
+    Evidence,
+    Membership,
+    RubricVersion,
+    Task,
+    TaskSnapshot,
+)
 
 
 def today() -> date:
@@ -368,3 +379,271 @@ def _audit_subject(kind: str, record, task_names: dict[int, str]) -> str:
         task = task_names.get(record.task_id, f"deleted task #{record.task_id}")
         return f"{record.factor.replace('_', ' ')} evidence on {task}"
     return record.name
+
+
+# --- Company pages and the review queue --------------------------------------------------
+
+
+@dataclass
+class TaskView:
+    """A task on its company page: the task, its evidence and its charts."""
+
+    task: Task
+    evidence: list
+    waterfall: dict
+    history: dict
+    form: object = None
+
+    @property
+    def is_pending(self) -> bool:
+        return rescore_pending(self.task)
+
+    @property
+    def waterfall_id(self) -> str:
+        return f"task-{self.task.pk}-waterfall"
+
+    @property
+    def history_id(self) -> str:
+        return f"task-{self.task.pk}-history"
+
+
+def rescore_pending(task: Task) -> bool:
+    """True while a change to the task's evidence waits for its recompute."""
+    return task.stale_since is not None or task.scored_version < task.input_version
+
+
+def task_waterfall(task: Task, evidence: Iterable[Evidence], as_of: date, rubric) -> dict:
+    """The "why it sits there" waterfall of one task from its evidence rows."""
+    from html import escape
+
+    from . import company_charts, notes
+
+    bars = [
+        company_charts.Bar(
+            label=f"#{row.pk} {row.factor.replace('_', ' ')}",
+            axis=row.factor_info.axis,
+            contribution=scoring.contribution(row.as_scoring_row(), as_of, rubric),
+            # Plotly reads hover text as HTML: the note is escaped first.
+            hover=escape(notes.first_line(row.note)),
+        )
+        for row in evidence
+    ]
+    return company_charts.waterfall(bars, rubric)
+
+
+def company_page(
+    company: Company, *, as_of: date | None = None, task_id: int | None = None
+) -> dict:
+    """Everything the company page shows, in a fixed number of queries whatever the number
+    of tasks, evidence rows and snapshots; with task_id, only that task (for its fragments)."""
+    from . import company_charts
+
+    as_of = as_of or today()
+    version = active_rubric_version()
+    rubric = version.to_rubric()
+    task_rows = company.tasks.all() if task_id is None else company.tasks.filter(pk=task_id)
+    tasks = list(
+        task_rows.order_by("-weight", "name").prefetch_related(
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.select_related("author", "verified_by").order_by(
+                    "-observed_on", "-id"
+                ),
+            )
+        )
+    )
+    task_history: dict[int, list] = defaultdict(list)
+    snapshots = TaskSnapshot.objects.filter(task__company=company, rubric_version=version)
+    if task_id is not None:
+        snapshots = snapshots.filter(task_id=task_id)
+    for snap in snapshots.order_by("as_of"):
+        task_history[snap.task_id].append(snap)
+    company_history = list(
+        CompanySnapshot.objects.filter(company=company, rubric_version=version).order_by("as_of")
+    )
+    views = []
+    for task in tasks:
+        evidence = list(task.evidence.all())
+        snaps = task_history[task.id]
+        dates = [s.as_of for s in snaps]
+        views.append(
+            TaskView(
+                task=task,
+                evidence=evidence,
+                waterfall=task_waterfall(task, evidence, as_of, rubric),
+                history=company_charts.score_history(
+                    [
+                        ("task x", dates, [s.x for s in snaps]),
+                        ("task y", dates, [s.y for s in snaps]),
+                        (
+                            "company x",
+                            [s.as_of for s in company_history],
+                            [s.x for s in company_history],
+                        ),
+                        (
+                            "company y",
+                            [s.as_of for s in company_history],
+                            [s.y for s in company_history],
+                        ),
+                    ]
+                ),
+            )
+        )
+    dates = [s.as_of for s in company_history]
+    return {
+        "company": company,
+        "tasks": views,
+        "rubric": rubric,
+        "as_of": as_of,
+        "history": company_charts.score_history(
+            [
+                ("x (frontier)", dates, [s.x for s in company_history]),
+                ("y (proprietary)", dates, [s.y for s in company_history]),
+                ("confidence × 100", dates, [s.confidence * 100 for s in company_history]),
+            ]
+        ),
+    }
+
+
+def partner_fund_ids(user) -> list[int] | None:
+    """The funds in which the user verifies evidence; None means every fund (superuser)."""
+    if user.is_superuser:
+        return None
+    return [
+        fund_id
+        for fund_id in access.fund_roles(user)
+        if access.can(user, access.VERIFY_EVIDENCE, fund_id)
+    ]
+
+
+def _in_funds(queryset: QuerySet, fund_ids: list[int] | None) -> QuerySet:
+    if fund_ids is None:
+        return queryset
+    return queryset.filter(**{f"{access.FUND_PATH[queryset.model]}__in": fund_ids})
+
+
+REVIEW_LIMIT = 200
+
+
+def review_queue(user, *, as_of: date | None = None) -> dict:
+    """The partner's four lists, each limited to the funds where the user verifies evidence:
+    evidence waiting for verification, contradictions, tasks due for re-underwriting and
+    unread alerts. A fixed number of queries."""
+    as_of = as_of or today()
+    rubric = active_rubric_version().to_rubric()
+    fund_ids = partner_fund_ids(user)
+    waiting = _in_funds(
+        access.scoped(Evidence.objects.filter(verified_at__isnull=True, review_comment=""), user),
+        fund_ids,
+    )
+    unverified = list(
+        waiting.select_related("task__company", "author").order_by("-created_at", "-id")[
+            :REVIEW_LIMIT
+        ]
+    )
+    both = (
+        _in_funds(access.scoped(Evidence.objects.all(), user), fund_ids)
+        .values("task_id", "factor")
+        .annotate(
+            supports=Count("id", filter=Q(stance=scoring.SUPPORTS)),
+            contradicts=Count("id", filter=Q(stance=scoring.CONTRADICTS)),
+        )
+        .filter(supports__gt=0, contradicts__gt=0)
+        .order_by("task_id", "factor")
+    )
+    contradiction_rows = list(both[:REVIEW_LIMIT])
+    tasks_by_id = Task.objects.select_related("company").in_bulk(
+        {row["task_id"] for row in contradiction_rows}
+    )
+    contradictions = [
+        {
+            **row,
+            "task": tasks_by_id[row["task_id"]],
+            "factor_info": scoring.FACTORS_BY_CODE[row["factor"]],
+        }
+        for row in contradiction_rows
+        if row["task_id"] in tasks_by_id
+    ]
+    cutoff = as_of - timedelta(days=rubric.reunderwrite_after_days)
+    stale_tasks = (
+        _in_funds(access.scoped(Task.objects.select_related("company"), user), fund_ids)
+        .annotate(latest=Max("evidence__observed_on"))
+        .filter(Q(latest__isnull=True) | Q(latest__lt=cutoff))
+        .order_by("latest", "company__name", "name")
+    )
+    due = [
+        task
+        for task in stale_tasks[:REVIEW_LIMIT]
+        if scoring.due_for_reunderwriting(task.latest, as_of, rubric)
+    ]
+    alerts = list(
+        _in_funds(access.scoped(Alert.objects.filter(read_at__isnull=True), user), fund_ids)
+        .select_related("company", "task")
+        .order_by("-created_at", "-id")[:REVIEW_LIMIT]
+    )
+    return {
+        "unverified": unverified,
+        "unverified_total": waiting.count(),
+        "contradictions": contradictions,
+        "due": due,
+        "alerts": alerts,
+        "rubric": rubric,
+        "as_of": as_of,
+        "limit": REVIEW_LIMIT,
+    }
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One saved change of a record: who, when, what kind, and the fields before and after."""
+
+    who: str
+    when: object
+    kind: str
+    changes: list[tuple[str, object, object]]
+
+
+HISTORY_KINDS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def _history_entries(records) -> list[HistoryEntry]:
+    """Entries for one record's saved versions (oldest first in), newest first out."""
+    # Imported here: services imports this module.
+    from .services import EVIDENCE_FIELDS
+
+    entries = []
+    previous = None
+    for record in records:
+        if previous is None:
+            changes = [(name, None, getattr(record, name)) for name in EVIDENCE_FIELDS]
+        else:
+            delta = record.diff_against(previous, excluded_fields=["updated_at", "version"])
+            changes = [(c.field, c.old, c.new) for c in delta.changes]
+        entries.append(
+            HistoryEntry(
+                who=record.history_user.get_username() if record.history_user else "system",
+                when=record.history_date,
+                kind=HISTORY_KINDS.get(record.history_type, record.history_type),
+                changes=changes,
+            )
+        )
+        previous = record
+    return entries[::-1]
+
+
+def evidence_history(evidence: Evidence) -> list[HistoryEntry]:
+    """The evidence's saved versions, newest first, each with its diff from the one before."""
+    return _history_entries(
+        evidence.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+
+
+def task_evidence_history(task: Task) -> list[tuple[int, list[HistoryEntry]]]:
+    """Every change to every evidence row a task has ever had, deleted rows included:
+    (evidence id, its entries), the most recently changed first. One query."""
+    records = Evidence.history.filter(task_id=task.pk).select_related("history_user")
+    per_row: dict[int, list] = defaultdict(list)
+    for record in records.order_by("history_date", "history_id"):
+        per_row[record.id].append(record)
+    groups = [(evidence_id, _history_entries(rows)) for evidence_id, rows in per_row.items()]
+    return sorted(groups, key=lambda group: group[1][0].when, reverse=True)

@@ -134,6 +134,8 @@ def evidence_update(*, evidence: Evidence, editor, expected_version: int, **fiel
     for name, value in fields.items():
         if name in EVIDENCE_FIELDS:
             setattr(current, name, value)
+    # An edit answers a partner's send-back: the evidence returns to the review queue.
+    current.review_comment = ""
     current.full_clean()
     current.version += 1
     current._history_user = editor
@@ -156,13 +158,14 @@ def evidence_delete(*, evidence: Evidence, user) -> None:
 @transaction.atomic
 def evidence_verify(*, evidence: Evidence, partner) -> Evidence:
     """A partner vouches for the evidence: it now counts in full."""
+    # A locked read, not an F() increment: the history record needs the new version's value.
+    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
     evidence.verified_by = partner
     evidence.verified_at = timezone.now()
     evidence.review_comment = ""
-    evidence.version = F("version") + 1
+    evidence.version += 1
     evidence._history_user = partner
     evidence.save(update_fields=["verified_by", "verified_at", "review_comment", "version"])
-    evidence.refresh_from_db()
     task_mark_stale(task_id=evidence.task_id)
     enqueue_rescore(task_id=evidence.task_id)
     return evidence
@@ -535,3 +538,119 @@ def rubric_draft_create(
     draft._history_user = user
     draft.save()
     return draft
+
+
+# --- Companies, tasks and review (company pages and the review queue) ---------------------
+
+COMPANY_FIELDS = (
+    "name",
+    "sector",
+    "stage",
+    "status",
+    "lead_partner",
+    "check_size",
+    "arr",
+    "description",
+)
+
+
+@transaction.atomic
+def company_create(*, fund_id: int, user, **fields) -> Company:
+    """Add a company to a fund (Unscored until its tasks have evidence)."""
+    company = Company(fund_id=fund_id, **{k: v for k, v in fields.items() if k in COMPANY_FIELDS})
+    company._history_user = user
+    company.full_clean()
+    company.save()
+    return company
+
+
+@transaction.atomic
+def company_update(*, company: Company, editor, expected_version: int, **fields) -> Company:
+    """Edit a company if nobody saved it since expected_version; else raise ConflictError."""
+    current = Company.objects.select_for_update().get(pk=company.pk)
+    if current.version != expected_version:
+        raise ConflictError(current)
+    for name, value in fields.items():
+        if name in COMPANY_FIELDS:
+            setattr(current, name, value)
+    current.full_clean()
+    current.version += 1
+    current._history_user = editor
+    current.save()
+    return current
+
+
+@transaction.atomic
+def company_delete(*, company: Company, user) -> None:
+    """Delete a company with its tasks, evidence and snapshots."""
+    company._history_user = user
+    company.delete()
+
+
+def _rescore_company_after_commit(company_id: int) -> None:
+    """Re-score a company after commit; with no task left it becomes Unscored."""
+    remaining = Task.objects.filter(company_id=company_id).values_list("id", flat=True).first()
+    if remaining is not None:
+        task_mark_stale(task_id=remaining)
+        enqueue_rescore(task_id=remaining)
+        return
+    Company.objects.filter(pk=company_id).update(
+        x=None,
+        y=None,
+        confidence=0.0,
+        quadrant=Quadrant.UNSCORED,
+        margin=None,
+        runway_years=None,
+        evidence_count=0,
+    )
+
+
+@transaction.atomic
+def task_create(*, company: Company, user, **fields) -> Task:
+    """Add a task to a company (Unscored until it has evidence)."""
+    task = Task(company=company, **fields)
+    task._history_user = user
+    task.full_clean()
+    task.save()
+    return task
+
+
+@transaction.atomic
+def task_update(*, task: Task, user, **fields) -> Task:
+    """Edit a task; a new weight re-scores its company."""
+    for name, value in fields.items():
+        setattr(task, name, value)
+    task.full_clean()
+    task.version += 1
+    task._history_user = user
+    # Only the edited fields: the scores on this row belong to the recompute.
+    task.save(update_fields=[*fields, "version", "updated_at"])
+    task_mark_stale(task_id=task.id)
+    enqueue_rescore(task_id=task.id)
+    return task
+
+
+@transaction.atomic
+def task_delete(*, task: Task, user) -> None:
+    """Delete a task and its evidence, and re-score its company without it."""
+    company_id = task.company_id
+    task._history_user = user
+    task.delete()
+    _rescore_company_after_commit(company_id)
+
+
+@transaction.atomic
+def evidence_send_back(*, evidence: Evidence, partner, comment: str) -> Evidence:
+    """A partner returns evidence to its author with a comment; it leaves the review queue
+    until it is edited (evidence_update clears the comment)."""
+    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    evidence.review_comment = comment.strip() or "Sent back for revision."
+    evidence.version += 1
+    evidence._history_user = partner
+    evidence.save(update_fields=["review_comment", "version"])
+    return evidence
+
+
+def alerts_mark_read(*, alerts, user) -> int:
+    """Mark alerts read (a scoped queryset); returns how many changed."""
+    return alerts.filter(read_at__isnull=True).update(read_at=timezone.now(), read_by=user)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, exports, imports, members, portfolio, rubric
+from .views import audit, companies, exports, imports, members, portfolio, review, rubric
 
 urlpatterns = [
     path("portfolio/", portfolio.portfolio, name="portfolio"),
@@ -42,4 +42,35 @@ urlpatterns = [
         exports.ic_pack_download,
         name="ic_pack_download",
     ),
+    # Company pages and evidence entry
+    path("companies/<int:pk>/", companies.company_detail, name="company_detail"),
+    path("companies/<int:pk>/header/", companies.company_header, name="company_header"),
+    path("companies/<int:pk>/edit/", companies.company_edit, name="company_edit"),
+    path("companies/<int:pk>/delete/", companies.company_delete, name="company_delete"),
+    path("companies/<int:pk>/tasks/new/", companies.task_create, name="task_create"),
+    path("funds/<int:fund_id>/companies/new/", companies.company_create, name="company_create"),
+    path("tasks/<int:pk>/edit/", companies.task_edit, name="task_edit"),
+    path("tasks/<int:pk>/delete/", companies.task_delete, name="task_delete"),
+    path("tasks/<int:pk>/scores/", companies.task_scores, name="task_scores"),
+    path(
+        "tasks/<int:pk>/evidence/history/",
+        companies.task_evidence_history,
+        name="task_evidence_history",
+    ),
+    path("tasks/<int:pk>/evidence/new/", companies.evidence_create, name="evidence_create"),
+    path("evidence/<int:pk>/", companies.evidence_row, name="evidence_row"),
+    path("evidence/<int:pk>/edit/", companies.evidence_edit, name="evidence_edit"),
+    path("evidence/<int:pk>/delete/", companies.evidence_delete, name="evidence_delete"),
+    path("evidence/<int:pk>/history/", companies.evidence_history, name="evidence_history"),
+    # The partners' review queue
+    path("review/", review.review_queue, name="review_queue"),
+    path("review/bulk/", review.review_bulk, name="review_bulk"),
+    path("review/evidence/<int:pk>/verify/", review.evidence_verify, name="evidence_verify"),
+    path(
+        "review/evidence/<int:pk>/send-back/",
+        review.evidence_send_back,
+        name="evidence_send_back",
+    ),
+    path("review/alerts/<int:pk>/read/", review.alert_read, name="alert_read"),
+    path("review/alerts/read/", review.alerts_read_all, name="alerts_read_all"),
 ]

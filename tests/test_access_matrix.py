@@ -21,7 +21,7 @@ import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 
-from assessments.models import ICPack
+from assessments.models import Alert, ICPack
 from tests.conftest import CHROMIUM, need
 from tests.security_world import (
     ANON,
@@ -59,6 +59,25 @@ def draft_rubric(w: World) -> dict:
 def stale_reset_link(w: World) -> dict:
     # A link that does not verify: the page explains, and nothing changes.
     return {"uidb64": "MQ", "token": default_token_generator.make_token(w.users[VIEWER])[:-2]}
+
+
+def company(w: World) -> dict:
+    return {"pk": w.company.pk}
+
+
+def task(w: World) -> dict:
+    return {"pk": w.task.pk}
+
+
+def evidence(w: World) -> dict:
+    return {"pk": w.evidence.pk}
+
+
+def unread_alert(w: World) -> dict:
+    alert = Alert.objects.create(
+        company=w.company, kind="quadrant_change", message="moved", as_of=date(2026, 1, 1)
+    )
+    return {"pk": alert.pk}
 
 
 def map_csv(w: World) -> dict:
@@ -106,6 +125,16 @@ PARTNERS_ONLY_READ = by_role((302, 405), (404, 405), (403, 405), (403, 405), (20
 PARTNERS_ONLY_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, (200, 200))
 PARTNERS_ONLY_ACTION = by_role(POST_ONLY_REFUSED, (405, 404), (405, 403), (405, 403), (405, 302))
 MEMBERS_WHO_ADD = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 400), (200, 400))
+# A page that answers POST by rendering again, writing nothing.
+MEMBERS_READ_POST_RERENDERS = by_role(LOGIN, NOT_FOUND, (200, 200), (200, 200), (200, 200))
+EDITORS = frozenset({ASSOCIATE, PARTNER})
+# A form: an empty POST comes back with its errors (200) and writes nothing.
+EDITORS_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 200), (200, 200))
+# A confirmation page; the POST deletes and redirects.
+EDITORS_CONFIRM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 302), (200, 302))
+# POST-only actions that ask for sign-in before looking at the method.
+EDITORS_ACTION = by_role(LOGIN, (405, 404), (405, 403), (405, 302), (405, 302))
+PARTNERS_ACTION = {**PARTNERS_ONLY_ACTION, ANON: LOGIN}
 MEMBERS_READ = by_role(LOGIN, (404, 405), (200, 405), (200, 405), (200, 405))
 MEMBERS = frozenset({VIEWER, ASSOCIATE, PARTNER})
 # Staff only: everyone here is a non-staff user, sent to the admin's own sign-in page.
@@ -144,6 +173,33 @@ MATRIX: dict[str, Row] = {
         draft_rubric,
         by_role(POST_ONLY_REFUSED, (405, 302), (405, 403), (405, 403), (405, 302)),
         writes=frozenset({OTHER, PARTNER}),
+    ),
+    # Company pages: members read; associates and partners change companies and tasks.
+    "company_detail": Row(company, MEMBERS_READ_POST_RERENDERS),
+    "company_header": Row(company, MEMBERS_READ_POST_RERENDERS),
+    "company_create": Row(fund, EDITORS_FORM),
+    "company_edit": Row(company, EDITORS_FORM),
+    "company_delete": Row(company, EDITORS_CONFIRM, writes=EDITORS),
+    "task_create": Row(company, EDITORS_FORM),
+    "task_edit": Row(task, EDITORS_FORM),
+    "task_delete": Row(task, EDITORS_CONFIRM, writes=EDITORS),
+    "task_scores": Row(task, MEMBERS_READ_POST_RERENDERS),
+    # Evidence: associates add and change their own (the world's evidence is the
+    # associate's), partners any; the history is the partners'.
+    "evidence_create": Row(task, by_role(LOGIN, (405, 404), (405, 403), (405, 200), (405, 200))),
+    "evidence_row": Row(evidence, MEMBERS_READ_POST_RERENDERS),
+    "evidence_edit": Row(evidence, EDITORS_FORM),
+    "evidence_delete": Row(evidence, EDITORS_ACTION, writes=EDITORS),
+    "evidence_history": Row(evidence, PARTNERS_ONLY_FORM),
+    "task_evidence_history": Row(task, PARTNERS_ONLY_FORM),
+    # The review queue: a partner's own funds only (another fund's partner sees theirs).
+    "review_queue": Row(no_kwargs, by_role(LOGIN, (200, 200), FORBIDDEN, FORBIDDEN, (200, 200))),
+    "review_bulk": Row(no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))),
+    "evidence_verify": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
+    "evidence_send_back": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
+    "alert_read": Row(unread_alert, PARTNERS_ACTION),
+    "alerts_read_all": Row(
+        no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))
     ),
     # Exports: any member reads; the map export covers only the user's own funds.
     "export_map": Row(map_csv, signed_in(LOGIN, (200, 405))),
