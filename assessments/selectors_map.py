@@ -1,0 +1,247 @@
+"""Reads for the portfolio map: the points a user may see under a set of filters.
+
+Every function here runs a fixed number of queries whatever the portfolio's size:
+one for the companies or tasks, and for a past date or a trail, one for the tasks'
+weights and one grouped scoring statement per date (the SQL scoring path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import QuerySet
+
+from . import access, scoring, selectors
+from .models import Company, CompanyStatus, Evidence, Quadrant, Task
+
+COMPANY = "company"
+TASK = "task"
+CHECK_SIZE = "check"
+ARR = "arr"
+BY_QUADRANT = "quadrant"
+BY_SECTOR = "sector"
+
+# Table columns the user may sort by, and how each reads a point.
+SORT_KEYS = {
+    "name": lambda p: p.name.lower(),
+    "company": lambda p: p.company.lower(),
+    "fund": lambda p: p.fund.lower(),
+    "sector": lambda p: p.sector.lower(),
+    "stage": lambda p: p.stage.lower(),
+    "status": lambda p: p.status,
+    "lead": lambda p: p.lead.lower(),
+    "x": lambda p: p.score.x if p.score.is_scored else None,
+    "y": lambda p: p.score.y if p.score.is_scored else None,
+    "quadrant": lambda p: p.score.quadrant,
+    "runway": lambda p: p.score.runway_years,
+    "confidence": lambda p: p.score.confidence,
+    "evidence": lambda p: p.score.evidence_count,
+    "size": lambda p: p.size,
+}
+
+
+@dataclass(frozen=True)
+class MapFilters:
+    """What the map shows: the filters, the dates and the display choices of the page."""
+
+    fund: int | None = None
+    sector: str = ""
+    stage: str = ""
+    status: str = ""
+    lead: int | None = None
+    quadrant: str = ""
+    as_of: date | None = None
+    since: date | None = None
+    per: str = COMPANY
+    size_by: str = CHECK_SIZE
+    colour_by: str = BY_QUADRANT
+    sort: str = "name"
+
+
+@dataclass
+class MapPoint:
+    """One bubble of the map (a company, or one of its tasks) and one row of its table."""
+
+    id: int
+    company_id: int
+    name: str
+    company: str
+    fund: str
+    sector: str
+    stage: str
+    status: str
+    lead: str
+    size: float | None
+    score: scoring.Score
+    # Where the point stood on the trail's start date (None without a trail or unscored then).
+    before: scoring.Score | None = None
+
+
+@dataclass
+class MapData:
+    points: list[MapPoint]
+    as_of: date
+    rubric: scoring.Rubric
+    rubric_number: int
+    is_today: bool
+    filters: MapFilters
+    total_before_quadrant: int = 0
+
+    @property
+    def scored(self) -> list[MapPoint]:
+        return [p for p in self.points if p.score.is_scored]
+
+    @property
+    def unscored(self) -> list[MapPoint]:
+        return [p for p in self.points if not p.score.is_scored]
+
+
+def _filtered_companies(user, filters: MapFilters) -> QuerySet:
+    companies = access.scoped(Company.objects.all(), user)
+    if filters.fund:
+        companies = companies.filter(fund_id=filters.fund)
+    if filters.sector:
+        companies = companies.filter(sector=filters.sector)
+    if filters.stage:
+        companies = companies.filter(stage=filters.stage)
+    if filters.status:
+        companies = companies.filter(status=filters.status)
+    if filters.lead:
+        companies = companies.filter(lead_partner_id=filters.lead)
+    return companies
+
+
+def _size(company: Company, size_by: str) -> float | None:
+    value = company.arr if size_by == ARR else company.check_size
+    return float(value) if value else None
+
+
+def _point(obj, company: Company, filters: MapFilters, score: scoring.Score) -> MapPoint:
+    lead = company.lead_partner
+    return MapPoint(
+        id=obj.id,
+        company_id=company.id,
+        name=obj.name,
+        company=company.name,
+        fund=company.fund.name,
+        sector=company.sector,
+        stage=company.stage,
+        status=company.get_status_display(),
+        lead=(lead.get_full_name() or lead.get_username()) if lead else "",
+        size=_size(company, filters.size_by),
+        score=score,
+    )
+
+
+def _scores_as_of(
+    objects: list, per: str, day: date, rubric: scoring.Rubric
+) -> dict[int, scoring.Score]:
+    """Scores of the given companies or tasks as of a day, by the SQL scoring path."""
+    if per == TASK:
+        return selectors.task_scores_as_of([t.id for t in objects], day, rubric)
+    tasks = Task.objects.filter(company_id__in=[c.id for c in objects])
+    weights = list(tasks.values_list("id", "company_id", "weight"))
+    task_scores = selectors.task_scores_as_of([t for t, _, _ in weights], day, rubric)
+    return selectors.company_scores(weights, task_scores, day, rubric)
+
+
+def map_points(user, filters: MapFilters) -> MapData:
+    """The points of the map for a user and filters, scored as of filters.as_of (today if
+    None): stored current scores for today, the SQL scoring path for any other day."""
+    version = selectors.active_rubric_version()
+    rubric = version.to_rubric()
+    today = selectors.today()
+    as_of = filters.as_of or today
+    is_today = as_of == today
+    companies = _filtered_companies(user, filters)
+    if filters.per == TASK:
+        objects = list(
+            Task.objects.filter(company__in=companies)
+            .select_related("company__fund", "company__lead_partner")
+            .order_by("company__name", "-weight", "name")
+        )
+        owners = [t.company for t in objects]
+    else:
+        objects = list(companies.select_related("fund", "lead_partner"))
+        owners = objects
+    unscored = scoring.score_task([], as_of, rubric)
+    if is_today:
+        scores = {o.id: selectors.stored_score(o) for o in objects}
+    else:
+        scores = _scores_as_of(objects, filters.per, as_of, rubric)
+    points = [
+        _point(o, owner, filters, scores.get(o.id, unscored))
+        for o, owner in zip(objects, owners, strict=True)
+    ]
+    if filters.since and filters.since < as_of:
+        before = _scores_as_of(objects, filters.per, filters.since, rubric)
+        for p in points:
+            then = before.get(p.id)
+            p.before = then if then is not None and then.is_scored else None
+    total = len(points)
+    if filters.quadrant:
+        points = [p for p in points if p.score.quadrant == filters.quadrant]
+    return MapData(
+        points=sort_points(points, filters.sort),
+        as_of=as_of,
+        rubric=rubric,
+        rubric_number=version.number,
+        is_today=is_today,
+        filters=filters,
+        total_before_quadrant=total,
+    )
+
+
+def sort_points(points: list[MapPoint], sort: str) -> list[MapPoint]:
+    """Sort by a column key, '-key' for descending; empty values always last."""
+    descending = sort.startswith("-")
+    key = SORT_KEYS.get(sort.lstrip("-"), SORT_KEYS["name"])
+    present = [p for p in points if key(p) is not None]
+    missing = [p for p in points if key(p) is None]
+    present.sort(key=lambda p: (key(p), p.name.lower()), reverse=descending)
+    return present + missing
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    funds: list
+    sectors: list[str]
+    stages: list[str]
+    leads: list[tuple[int, str]]
+    statuses: list[tuple[str, str]]
+    quadrants: list[tuple[str, str]]
+    evidence_months: list[date]
+
+
+def filter_choices(user, rubric: scoring.Rubric) -> FilterChoices:
+    """The options of the map's filters, from the companies the user may see (three queries)."""
+    rows = (
+        access.scoped(Company.objects.all(), user)
+        .values_list(
+            "sector",
+            "stage",
+            "lead_partner_id",
+            "lead_partner__username",
+            "lead_partner__first_name",
+            "lead_partner__last_name",
+        )
+        .distinct()
+        .order_by()
+    )
+    sectors, stages, leads = set(), set(), {}
+    for sector, stage, lead_id, username, first, last in rows:
+        sectors.add(sector)
+        stages.add(stage)
+        if lead_id:
+            leads[lead_id] = f"{first} {last}".strip() or username
+    months = list(access.scoped(Evidence.objects.all(), user).dates("observed_on", "month"))
+    return FilterChoices(
+        funds=list(access.visible_funds(user)),
+        sectors=sorted(s for s in sectors if s),
+        stages=sorted(s for s in stages if s),
+        leads=sorted(leads.items(), key=lambda item: item[1].lower()),
+        statuses=list(CompanyStatus.choices),
+        quadrants=[(q, rubric.label(q)) for q in (*scoring.QUADRANTS, Quadrant.UNSCORED.value)],
+        evidence_months=months,
+    )
