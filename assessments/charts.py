@@ -260,7 +260,6 @@ def _boundary_traces(as_of: date, rubric: scoring.Rubric) -> list[dict]:
                 "name": name.format(d=as_of.strftime("%b %Y")),
                 "line": {"color": BOUNDARY_COLOUR, "dash": dash, "width": width},
                 "hoverinfo": "skip",
-                "legendgroup": "boundary",
             }
         )
     return traces

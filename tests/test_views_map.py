@@ -200,3 +200,14 @@ def test_portfolio_url_still_lists_companies(client, partner):
     CompanyFactory(fund=partner.fund, name="Listed")
     client.force_login(partner.user)
     assert "Listed" in client.get(reverse("portfolio")).content.decode()
+
+
+def test_a_long_table_is_cut_and_says_so(client, partner, monkeypatch):
+    from assessments.views import map as map_views
+
+    monkeypatch.setattr(map_views, "TABLE_LIMIT", 2)
+    build_portfolio(partner.fund, 3)
+    client.force_login(partner.user)
+    page = client.get(reverse("home"), {"sort": "-size"}, **HTMX).content.decode()
+    assert "first 2 of 3 rows" in page
+    assert f"Co {partner.fund.pk}-0" not in page.split("map-table")[1]

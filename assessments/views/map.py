@@ -34,6 +34,9 @@ TABLE_COLUMNS = (
     ("evidence", "Evidence"),
     ("size", "Size"),
 )
+# A table longer than this is read by sorting and filtering, not scrolling; the chart
+# still draws every point.
+TABLE_LIMIT = 500
 NUMERIC_COLUMNS = {"x", "y", "runway", "confidence", "evidence", "size"}
 
 
@@ -145,6 +148,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "data": data,
+        "table_rows": data.points[:TABLE_LIMIT],
+        "table_limit": TABLE_LIMIT if len(data.points) > TABLE_LIMIT else None,
         "filters": filters,
         "figure": figure,
         "columns": _sort_links(request.GET, filters.sort, filters.per),
