@@ -91,6 +91,14 @@ def test_history_restore_gets_the_full_page(client, partner):
     assert "<html" in response.content.decode()
 
 
+def test_empty_states_say_what_to_do(client, partner):
+    client.force_login(partner.user)
+    assert "No companies yet" in client.get(reverse("home")).content.decode()
+    CompanyFactory(fund=partner.fund, sector="Legal")
+    filtered = client.get(reverse("home"), {"sector": "Energy"}).content.decode()
+    assert "No companies match" in filtered
+
+
 def test_filters_narrow_the_rows(client, partner):
     CompanyFactory(fund=partner.fund, name="Legalco", sector="Legal")
     CompanyFactory(fund=partner.fund, name="Payco", sector="Fintech", stage="Seed")

@@ -27,9 +27,16 @@
     });
   }
 
+  // The company's page when that page exists, else its summary in the side panel.
   function openCompany(companyId) {
     var here = region();
-    if (!here || !window.htmx) { return; }
+    if (!here) { return; }
+    var page = here.dataset.companyUrl;
+    if (page) {
+      window.location.assign(page.replace("/0/", "/" + companyId + "/"));
+      return;
+    }
+    if (!window.htmx) { return; }
     var url = here.dataset.panelUrl.replace("/0/", "/" + companyId + "/");
     window.htmx.ajax("GET", url, { target: "#company-panel", swap: "outerHTML" });
   }

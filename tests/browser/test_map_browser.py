@@ -110,3 +110,7 @@ def test_trails_and_table_sort(signed_in, live_server, artifacts_dir):
     page.click("#map-table th a:text('Frontier (x)')")
     expect(page).to_have_url(re.compile(r"sort=x"))
     assert f"since={since}" in page.url
+    # The sort survives a later change of filter.
+    page.select_option("select[name=sector]", "Legal")
+    expect(page).to_have_url(re.compile(r"sector=Legal"))
+    assert "sort=x" in page.url
