@@ -51,6 +51,8 @@ MIN_DIAMETER = 10
 MAX_DIAMETER = 46
 # Past this many bubbles, names would only be noise: hover carries them.
 MAX_LABELS = 60
+# Longer names are cut on the chart (hover and table show them whole).
+LABEL_CHARS = 26
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def place_labels(
     points: Sequence[tuple[float, float, float, str]],
     *,
     obstacles: Sequence[Box] = (),
+    reserved: Sequence[Box] = (),
     width: float = PLOT_WIDTH,
     height: float = PLOT_HEIGHT,
     char_px: float = 6.8,
@@ -130,9 +133,9 @@ def place_labels(
     of its label's centre from the bubble's centre, or None when no free place exists.
 
     Bubbles are placed in the given order (put the important ones first); each takes the first
-    candidate spot that overlaps no bubble, no other obstacle (e.g. stretches of trail), no
-    label already placed and stays inside the plot, trying the eight spots at one and then at
-    two steps out.
+    candidate spot that overlaps no bubble, no reserved box (the quadrants' names), no
+    obstacle (stretches of trail, given up if nothing else fits), no label already placed and
+    stays inside the plot, trying the eight spots at one and then at two steps out.
     """
     bubbles = [Box(x - r, y - r, x + r, y + r) for x, y, r, _ in points]
     placed: list[Box] = []
@@ -140,7 +143,7 @@ def place_labels(
     for index, (x, y, r, text) in enumerate(points):
         half_w = len(text) * char_px / 2 + gap
         half_h = line_px / 2 + gap / 2
-        others = [b for i, b in enumerate(bubbles) if i != index]
+        others = [b for i, b in enumerate(bubbles) if i != index] + list(reserved)
         choice = None
         # Obstacles are soft: a label may cross a trail rather than vanish.
         for avoid in (placed + others + list(obstacles), placed + others):
@@ -180,6 +183,21 @@ def segment_boxes(start: tuple[float, float], end: tuple[float, float], step: fl
         x = x0 + (x1 - x0) * i / steps
         y = y0 + (y1 - y0) * i / steps
         yield Box(x - 2, y - 2, x + 2, y + 2)
+
+
+def short_label(name: str, limit: int = LABEL_CHARS) -> str:
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+def _quadrant_label_boxes(rubric: scoring.Rubric) -> list[Box]:
+    """Where the quadrants' names sit, in px, so that bubble labels keep off them."""
+    boxes = []
+    for quadrant, (x0, _, y0, _) in QUADRANT_BOXES.items():
+        width = len(rubric.label(quadrant)) * 8.0 + 8
+        x = 0.98 * PLOT_WIDTH - width if x0 >= 50 else 0.02 * PLOT_WIDTH
+        y = 0.98 * PLOT_HEIGHT - 20 if y0 >= 50 else 0.02 * PLOT_HEIGHT
+        boxes.append(Box(x, y, x + width, y + 20))
+    return boxes
 
 
 def _text(value: str) -> str:
@@ -349,6 +367,8 @@ def map_figure(
                 "ids": [str(p.key) for p in members],
                 "customdata": [[p.company_id, *(_text(h) for h in p.hover)] for p in members],
                 "hovertemplate": HOVER_TEMPLATE,
+                # Bubbles at the edge of the square are drawn whole.
+                "cliponaxis": False,
                 "marker": {
                     "size": [diameters[i] for i in by_group[group]],
                     "sizemode": "diameter",
@@ -364,9 +384,11 @@ def map_figure(
         trail_boxes = [
             box for _, p in trails for box in segment_boxes(_px(*p.before), _px(p.x, p.y))
         ]
+        names = {i: short_label(points[i].name) for i in order}
         offsets = place_labels(
-            [(*_px(points[i].x, points[i].y), diameters[i] / 2, points[i].name) for i in order],
+            [(*_px(points[i].x, points[i].y), diameters[i] / 2, names[i]) for i in order],
             obstacles=trail_boxes,
+            reserved=_quadrant_label_boxes(rubric),
         )
         for i, offset in zip(order, offsets, strict=True):
             if offset is None:
@@ -379,7 +401,7 @@ def map_figure(
                     "yref": "y",
                     "xshift": offset[0],
                     "yshift": offset[1],
-                    "text": _text(points[i].name),
+                    "text": _text(names[i]),
                     "showarrow": False,
                     "font": {"size": 11, "color": "#1d2330"},
                     "bgcolor": "rgba(255,255,255,0.7)",

@@ -118,3 +118,11 @@ def test_text_is_escaped_for_plotly():
         [point(1, 80, 80, name="<b>x</b>")], as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC
     )
     assert "&lt;b&gt;x&lt;/b&gt;" in [a["text"] for a in figure["layout"]["annotations"]]
+
+
+def test_labels_keep_off_the_quadrant_names_and_long_names_are_cut():
+    near_corner = point(1, 20, 90, name="A rather long task name that goes on and on")
+    figure = charts.map_figure([near_corner], as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC)
+    [label] = [a for a in figure["layout"]["annotations"] if a["text"].startswith("A rather")]
+    assert label["text"].endswith("…") and len(label["text"]) == charts.LABEL_CHARS
+    assert label["yshift"] < 0  # below the bubble: above it sits "Specialist models"

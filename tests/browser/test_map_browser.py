@@ -110,6 +110,11 @@ def test_trails_and_table_sort(signed_in, live_server, artifacts_dir):
     page.click("#map-table th a:text('Frontier (x)')")
     expect(page).to_have_url(re.compile(r"sort=x"))
     assert f"since={since}" in page.url
+    page.goto(f"{live_server.url}/?per=task&colour=sector&size=arr")
+    page.wait_for_selector("#map-chart .main-svg")
+    expect(page.locator("#map-table th").first).to_contain_text("Task")
+    page.screenshot(path=str(artifacts_dir / "map-tasks-by-sector.png"), full_page=True)
+    page.go_back()
     # The sort survives a later change of filter.
     page.select_option("select[name=sector]", "Legal")
     expect(page).to_have_url(re.compile(r"sector=Legal"))
