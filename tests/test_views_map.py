@@ -174,7 +174,7 @@ def test_hostile_names_are_escaped_in_the_chart_payload(client, partner):
     assert "<script>alert(1)" not in page
     payload = page.split('id="map-figure" type="application/json">')[1].split("</script>")[0]
     figure = json.loads(payload)
-    names = [a["text"] for a in figure["layout"]["annotations"] if "alert" in a["text"]]
+    names = [row[1] for t in figure["data"] for row in t.get("customdata", [])]
     # plotly.js turns the entities back into the literal characters, as text.
     assert names == ["&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"]
 
@@ -219,3 +219,14 @@ def test_a_long_table_is_cut_and_says_so(client, partner, monkeypatch):
     page = client.get(reverse("home"), {"sort": "-size"}, **HTMX).content.decode()
     assert "first 2 of 3 rows" in page
     assert f"Co {partner.fund.pk}-0" not in page.split("map-table")[1]
+
+
+def test_table_and_chart_show_the_same_numbers(client, partner):
+    build_portfolio(partner.fund, 2)
+    client.force_login(partner.user)
+    page = client.get(reverse("home")).content.decode()
+    payload = page.split('id="map-figure" type="application/json">')[1].split("</script>")[0]
+    bubbles = [t for t in json.loads(payload)["data"] if t.get("mode") == "markers"]
+    xs = sorted(f"{x:.1f}" for trace in bubbles for x in trace["x"])
+    table = page.split('id="map-table"')[1]
+    assert xs and all(f'<td class="num">{x}</td>' in table for x in xs)

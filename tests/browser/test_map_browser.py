@@ -55,8 +55,13 @@ def test_map_updates_in_place_and_bookmarks(signed_in, live_server, artifacts_di
     expect(page.locator("#map-chart .main-svg").first).to_be_visible()
     expect(page.locator("#map-chart .scatterlayer .points path")).to_have_count(1)
 
-    page.select_option("select[name=sector]", "")
+    # Back restores the unfiltered map in place, chart included.
+    page.go_back()
     expect(page.locator("#map-table tbody tr")).to_have_count(11)
+    expect(page).not_to_have_url(re.compile("sector=Legal"))
+    assert page.locator("select[name=sector]").input_value() == ""
+    expect(page.locator("#map-chart .scatterlayer .points path")).to_have_count(11)
+    assert page.evaluate("window.__marker") == "still here"
     before = page.locator("#map-summary").inner_text()
     year_ago = (selectors.today() - timedelta(days=365)).isoformat()
     page.fill("#as-of", year_ago)
