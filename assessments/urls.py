@@ -1,10 +1,12 @@
 from django.urls import path
 
 from .views import audit, companies, exports, imports, members, portfolio, review, rubric
+from .views import map as map_views
 
 urlpatterns = [
     path("portfolio/", portfolio.portfolio, name="portfolio"),
-    path("", portfolio.portfolio, name="home"),
+    path("", map_views.map_page, name="home"),
+    path("map/companies/<int:pk>/panel/", map_views.map_company_panel, name="map_company_panel"),
     path("funds/<int:fund_id>/members/", members.fund_members, name="fund_members"),
     path(
         "funds/<int:fund_id>/members/<int:membership_id>/role/",

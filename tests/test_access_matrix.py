@@ -149,9 +149,10 @@ class Row:
 
 
 MATRIX: dict[str, Row] = {
-    # Portfolio / home (foundation). POST re-renders the page and writes nothing.
-    "home": Row(no_kwargs, SIGNED_IN_READ),
-    "portfolio": Row(no_kwargs, SIGNED_IN_READ),
+    # The map and the company list: any signed-in user, each sees their own funds.
+    "home": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
+    "portfolio": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
+    "map_company_panel": Row(company, {**MEMBERS_READ, ANON: LOGIN}),
     # Authentication (Django's views).
     "login": Row(no_kwargs, signed_in((200, 200), (302, 302))),
     "logout": Row(no_kwargs, everyone((405, 302)), writes=frozenset(ROLES) - {ANON}),

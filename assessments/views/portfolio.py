@@ -3,11 +3,13 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from .. import access, selectors
 
 
 @login_required
+@require_safe
 def portfolio(request: HttpRequest) -> HttpResponse:
     """The companies the user may see, with their current scores."""
     rows = selectors.portfolio(request.user)

@@ -1,0 +1,451 @@
+"""Pure Plotly figure builders: plain data in, a figure dict out (no database, no Django).
+
+The map is drawn in the browser by plotly.js from the dict built here; the same
+dict could be handed to Kaleido for a static export.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from . import scoring
+
+QUADRANT_COLOURS = {
+    scoring.UNTRAINABLE: "#0e7c66",
+    scoring.LAB_TERRITORY: "#c26b00",
+    scoring.COMMODITY_TOKENS: "#9a3b3b",
+    scoring.SPECIALIST_MODELS: "#3f5fb5",
+}
+SECTOR_PALETTE = (
+    "#2456c8",
+    "#0e7c66",
+    "#c26b00",
+    "#9a3b3b",
+    "#7a4fb5",
+    "#1d8fb0",
+    "#b5476f",
+    "#5f7d1e",
+    "#8a6a2f",
+    "#4b5563",
+)
+BOUNDARY_COLOUR = "#c0392b"
+TRAIL_COLOUR = "#6b7280"
+# Where each quadrant sits, as (x0, x1, y0, y1) on the 0-100 axes.
+QUADRANT_BOXES = {
+    scoring.SPECIALIST_MODELS: (0, 50, 50, 100),
+    scoring.UNTRAINABLE: (50, 100, 50, 100),
+    scoring.COMMODITY_TOKENS: (0, 50, 0, 50),
+    scoring.LAB_TERRITORY: (50, 100, 0, 50),
+}
+
+# The plot area the label placement assumes (px); the browser's is close at 1280 px wide.
+PLOT_WIDTH = 850
+PLOT_HEIGHT = 540
+CHART_HEIGHT = 680
+MARGIN = {"l": 60, "r": 16, "t": 16, "b": CHART_HEIGHT - 16 - PLOT_HEIGHT}
+MIN_DIAMETER = 10
+MAX_DIAMETER = 46
+# Past this many bubbles, names would only be noise: hover carries them.
+MAX_LABELS = 60
+# Longer names are cut on the chart (hover and table show them whole).
+LABEL_CHARS = 26
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """One bubble, in plain values."""
+
+    key: int
+    company_id: int
+    name: str
+    x: float
+    y: float
+    size: float | None
+    confidence: float
+    quadrant: str
+    group: str
+    hover: tuple[str, ...]
+    before: tuple[float, float] | None = None
+
+
+def bubble_diameters(sizes: Sequence[float | None]) -> list[float]:
+    """Diameters in px whose areas are proportional to the sizes; no size gets the smallest."""
+    largest = max((s for s in sizes if s), default=0)
+    if largest <= 0:
+        return [MIN_DIAMETER + 6.0 for _ in sizes]
+    return [
+        max(MIN_DIAMETER, MAX_DIAMETER * math.sqrt(s / largest)) if s else MIN_DIAMETER
+        for s in sizes
+    ]
+
+
+def opacity(confidence: float) -> float:
+    """Faint when little evidence counts, solid when much does."""
+    return round(0.3 + 0.65 * max(0.0, min(1.0, confidence)), 3)
+
+
+def boundary_segment(day: date, rubric: scoring.Rubric) -> tuple[list[float], list[float]]:
+    """The boundary x + k·y = B(day) clipped to the 0-100 square; empty when outside it."""
+    level = scoring.boundary_at(day, rubric)
+    k = rubric.proprietary_weight
+    x_lo = max(0.0, level - 100 * k)
+    x_hi = min(100.0, level)
+    if x_lo >= x_hi:
+        return [], []
+    xs = [x_lo, x_hi]
+    return xs, [scoring.boundary_y(x, day, rubric) for x in xs]
+
+
+@dataclass(frozen=True)
+class Box:
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    def overlap(self, other: Box) -> float:
+        w = min(self.right, other.right) - max(self.left, other.left)
+        h = min(self.top, other.top) - max(self.bottom, other.bottom)
+        return w * h if w > 0 and h > 0 else 0.0
+
+
+# Candidate label centres around a bubble, in order of preference, as multiples of
+# (radius + half the label's size): above, below, right, left, then the diagonals.
+_CANDIDATES = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
+
+
+def place_labels(
+    points: Sequence[tuple[float, float, float, str]],
+    *,
+    obstacles: Sequence[Box] = (),
+    reserved: Sequence[Box] = (),
+    width: float = PLOT_WIDTH,
+    height: float = PLOT_HEIGHT,
+    char_px: float = 6.8,
+    line_px: float = 15.0,
+    gap: float = 3.0,
+) -> list[tuple[float, float] | None]:
+    """Greedy label placement: for each (x_px, y_px, radius_px, text), the offset (dx, dy) in px
+    of its label's centre from the bubble's centre, or None when no free place exists.
+
+    Bubbles are placed in the given order (put the important ones first); each takes the first
+    candidate spot that overlaps no bubble, no reserved box (the quadrants' names), no
+    obstacle (stretches of trail, given up if nothing else fits), no label already placed and
+    stays inside the plot, trying the eight spots at one and then at two steps out.
+    """
+    bubbles = [Box(x - r, y - r, x + r, y + r) for x, y, r, _ in points]
+    placed: list[Box] = []
+    offsets: list[tuple[float, float] | None] = []
+    for index, (x, y, r, text) in enumerate(points):
+        half_w = len(text) * char_px / 2 + gap
+        half_h = line_px / 2 + gap / 2
+        others = [b for i, b in enumerate(bubbles) if i != index] + list(reserved)
+        choice = None
+        # Obstacles are soft: a label may cross a trail rather than vanish.
+        for avoid in (placed + others + list(obstacles), placed + others):
+            choice = _first_free_spot(x, y, r, half_w, half_h, gap, avoid, width, height)
+            if choice:
+                break
+        if choice is None:
+            offsets.append(None)
+            continue
+        placed.append(choice[2])
+        offsets.append((round(choice[0], 1), round(choice[1], 1)))
+    return offsets
+
+
+def _first_free_spot(x, y, r, half_w, half_h, gap, avoid, width, height):
+    for reach in (1.0, 2.2):
+        for sx, sy in _CANDIDATES:
+            dx = sx * (r + half_w + gap) * (1 if sy == 0 else 0.6) * reach
+            dy = sy * (r + half_h) * reach
+            box = Box(x + dx - half_w, y + dy - half_h, x + dx + half_w, y + dy + half_h)
+            if box.left < 0 or box.bottom < 0 or box.right > width or box.top > height:
+                continue
+            if not any(box.overlap(b) for b in avoid):
+                return dx, dy, box
+    return None
+
+
+def _px(x: float, y: float) -> tuple[float, float]:
+    return x / 100 * PLOT_WIDTH, y / 100 * PLOT_HEIGHT
+
+
+def segment_boxes(start: tuple[float, float], end: tuple[float, float], step: float = 10.0):
+    """Small boxes along a line in px, so that labels keep off the trails."""
+    (x0, y0), (x1, y1) = start, end
+    steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
+    for i in range(steps + 1):
+        x = x0 + (x1 - x0) * i / steps
+        y = y0 + (y1 - y0) * i / steps
+        yield Box(x - 2, y - 2, x + 2, y + 2)
+
+
+def short_label(name: str, limit: int = LABEL_CHARS) -> str:
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+def _quadrant_label_boxes(rubric: scoring.Rubric) -> list[Box]:
+    """Where the quadrants' names sit, in px, so that bubble labels keep off them."""
+    boxes = []
+    for quadrant, (x0, _, y0, _) in QUADRANT_BOXES.items():
+        width = len(rubric.label(quadrant)) * 8.0 + 8
+        x = 0.98 * PLOT_WIDTH - width if x0 >= 50 else 0.02 * PLOT_WIDTH
+        y = 0.98 * PLOT_HEIGHT - 20 if y0 >= 50 else 0.02 * PLOT_HEIGHT
+        boxes.append(Box(x, y, x + width, y + 20))
+    return boxes
+
+
+def _text(value: str) -> str:
+    # plotly.js reads a small HTML subset in text; escaping shows names exactly as typed.
+    return html.escape(value, quote=False)
+
+
+def _quadrant_layout(rubric: scoring.Rubric) -> tuple[list[dict], list[dict]]:
+    shapes, labels = [], []
+    for quadrant, (x0, x1, y0, y1) in QUADRANT_BOXES.items():
+        colour = QUADRANT_COLOURS[quadrant]
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y",
+                "x0": x0,
+                "x1": x1,
+                "y0": y0,
+                "y1": y1,
+                "fillcolor": colour,
+                "opacity": 0.09,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        right, top = x0 >= 50, y0 >= 50
+        labels.append(
+            {
+                "x": 98 if right else 2,
+                "y": 98 if top else 2,
+                "xref": "x",
+                "yref": "y",
+                "xanchor": "right" if right else "left",
+                "yanchor": "top" if top else "bottom",
+                "text": f"<b>{_text(rubric.label(quadrant))}</b>",
+                "showarrow": False,
+                "font": {"size": 13, "color": colour},
+            }
+        )
+    shapes.append(
+        {
+            "type": "line",
+            "x0": 50,
+            "x1": 50,
+            "y0": 0,
+            "y1": 100,
+            "line": {"color": "#c5cbd5", "width": 1},
+            "layer": "below",
+        }
+    )
+    shapes.append(
+        {
+            "type": "line",
+            "x0": 0,
+            "x1": 100,
+            "y0": 50,
+            "y1": 50,
+            "line": {"color": "#c5cbd5", "width": 1},
+            "layer": "below",
+        }
+    )
+    return shapes, labels
+
+
+def _boundary_traces(as_of: date, rubric: scoring.Rubric) -> list[dict]:
+    traces = []
+    styles = (("solid", 2.4, "Absorption boundary, {d}"), ("dash", 1.6, "+1 year"))
+    styles += (("dot", 1.6, "+2 years"),)
+    for day, (dash, width, name) in zip(scoring.project_boundary_dates(as_of), styles, strict=True):
+        xs, ys = boundary_segment(day, rubric)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": xs,
+                "y": ys,
+                "name": name.format(d=as_of.strftime("%b %Y")),
+                "line": {"color": BOUNDARY_COLOUR, "dash": dash, "width": width},
+                "hoverinfo": "skip",
+            }
+        )
+    return traces
+
+
+HOVER_TEMPLATE = (
+    "<b>%{customdata[1]}</b><br>%{customdata[2]} · %{customdata[3]} · %{customdata[4]}<br>"
+    "Frontier %{x:.1f} · Proprietary %{y:.1f}<br>%{customdata[5]} · runway %{customdata[6]}<br>"
+    "Confidence %{customdata[7]} · %{customdata[8]} evidence<extra></extra>"
+)
+
+
+def map_figure(
+    points: Sequence[ChartPoint],
+    *,
+    as_of: date,
+    rubric: scoring.Rubric,
+    colour_by: str = "quadrant",
+    since: date | None = None,
+) -> dict:
+    """The 2x2 map: shaded, labelled quadrants, the boundary at as_of and one and two years
+    out, one bubble per point grouped into legend entries, trails and non-overlapping labels.
+
+    ``hover`` of each point holds, in order: name, fund, sector, stage, quadrant label,
+    runway, confidence, evidence count (already formatted).
+    """
+    shapes, annotations = _quadrant_layout(rubric)
+    traces = _boundary_traces(as_of, rubric)
+    diameters = bubble_diameters([p.size for p in points])
+    by_group: dict[str, list[int]] = {}
+    for index, point in enumerate(points):
+        by_group.setdefault(point.group, []).append(index)
+    palette = {
+        group: QUADRANT_COLOURS.get(group) or SECTOR_PALETTE[i % len(SECTOR_PALETTE)]
+        for i, group in enumerate(sorted(by_group))
+    }
+
+    trails = [(i, p) for i, p in enumerate(points) if p.before]
+    if trails:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [p.before[0] for _, p in trails],
+                "y": [p.before[1] for _, p in trails],
+                "name": f"Position on {since.strftime('%-d %b %Y')}" if since else "Before",
+                "marker": {
+                    "size": 7,
+                    "color": "#ffffff",
+                    "line": {"color": TRAIL_COLOUR, "width": 1.5},
+                },
+                "hoverinfo": "skip",
+            }
+        )
+        for i, p in trails:
+            annotations.append(
+                {
+                    "x": p.x,
+                    "y": p.y,
+                    "ax": p.before[0],
+                    "ay": p.before[1],
+                    "xref": "x",
+                    "yref": "y",
+                    "axref": "x",
+                    "ayref": "y",
+                    "text": "",
+                    "showarrow": True,
+                    "arrowhead": 2,
+                    "arrowsize": 1.3,
+                    "arrowwidth": 1.4,
+                    "arrowcolor": TRAIL_COLOUR,
+                    # Stop at the bubble's rim so the head is never hidden under it.
+                    "standoff": diameters[i] / 2 + 1,
+                }
+            )
+
+    for group in sorted(by_group, key=lambda g: (g not in QUADRANT_COLOURS, g)):
+        members = [points[i] for i in by_group[group]]
+        label = rubric.label(group) if group in QUADRANT_COLOURS else (group or "No sector")
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": _text(label),
+                "x": [p.x for p in members],
+                "y": [p.y for p in members],
+                "ids": [str(p.key) for p in members],
+                "customdata": [[p.company_id, *(_text(h) for h in p.hover)] for p in members],
+                "hovertemplate": HOVER_TEMPLATE,
+                # Bubbles at the edge of the square are drawn whole.
+                "cliponaxis": False,
+                "marker": {
+                    "size": [diameters[i] for i in by_group[group]],
+                    "sizemode": "diameter",
+                    "color": palette[group],
+                    "opacity": [opacity(p.confidence) for p in members],
+                    "line": {"color": "#ffffff", "width": 1},
+                },
+            }
+        )
+
+    if len(points) <= MAX_LABELS:
+        order = sorted(range(len(points)), key=lambda i: -diameters[i])
+        trail_boxes = [
+            box for _, p in trails for box in segment_boxes(_px(*p.before), _px(p.x, p.y))
+        ]
+        names = {i: short_label(points[i].name) for i in order}
+        offsets = place_labels(
+            [(*_px(points[i].x, points[i].y), diameters[i] / 2, names[i]) for i in order],
+            obstacles=trail_boxes,
+            reserved=_quadrant_label_boxes(rubric),
+        )
+        for i, offset in zip(order, offsets, strict=True):
+            if offset is None:
+                continue
+            annotations.append(
+                {
+                    "x": points[i].x,
+                    "y": points[i].y,
+                    "xref": "x",
+                    "yref": "y",
+                    "xshift": offset[0],
+                    "yshift": offset[1],
+                    "text": _text(names[i]),
+                    "showarrow": False,
+                    "font": {"size": 11, "color": "#1d2330"},
+                    "bgcolor": "rgba(255,255,255,0.7)",
+                }
+            )
+
+    axis = {
+        "range": [0, 100],
+        "dtick": 10,
+        "showgrid": False,
+        "zeroline": False,
+        "linecolor": "#9aa3b0",
+        "ticks": "outside",
+        "fixedrange": True,
+    }
+    return {
+        "data": traces,
+        "layout": {
+            "height": CHART_HEIGHT,
+            "margin": MARGIN,
+            "paper_bgcolor": "#ffffff",
+            "plot_bgcolor": "#ffffff",
+            "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"},
+            "xaxis": {**axis, "title": {"text": "Frontier → (harder to score from outside)"}},
+            "yaxis": {
+                **axis,
+                "title": {"text": "Proprietary → (correctness lives inside the customer)"},
+            },
+            "shapes": shapes,
+            "annotations": annotations,
+            "showlegend": True,
+            "legend": {
+                "orientation": "h",
+                "yanchor": "top",
+                "y": -0.11,
+                "x": 0,
+                "font": {"size": 12},
+            },
+            "hovermode": "closest",
+            "hoverlabel": {"bgcolor": "#ffffff", "bordercolor": "#c9d0da"},
+        },
+        "config": {
+            "displaylogo": False,
+            "responsive": True,
+            "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        },
+    }

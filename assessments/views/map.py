@@ -1,0 +1,201 @@
+"""The portfolio map: the 2x2 with its filters, as-of date, trails and table.
+
+The page and its htmx fragment come from one template; the fragment carries the
+chart's figure as a JSON payload that static/js/map.js hands to plotly.js.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_safe
+
+from .. import access, charts, scoring, selectors
+from .. import selectors_map as sm
+from ..models import Company, CompanyStatus, Quadrant, Task
+from ..templatetags.moat import runway
+
+TABLE_COLUMNS = (
+    ("name", "Company"),
+    ("fund", "Fund"),
+    ("sector", "Sector"),
+    ("stage", "Stage"),
+    ("status", "Status"),
+    ("x", "Frontier (x)"),
+    ("y", "Proprietary (y)"),
+    ("quadrant", "Quadrant"),
+    ("runway", "Runway"),
+    ("confidence", "Confidence"),
+    ("evidence", "Evidence"),
+    ("size", "Size"),
+)
+# A table longer than this is read by sorting and filtering, not scrolling; the chart
+# still draws every point.
+TABLE_LIMIT = 500
+NUMERIC_COLUMNS = {"x", "y", "runway", "confidence", "evidence", "size"}
+
+
+class MapFilterForm(forms.Form):
+    """The query string of the map; anything unreadable falls back to the default."""
+
+    fund = forms.IntegerField(required=False)
+    sector = forms.CharField(required=False)
+    stage = forms.CharField(required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "")] + CompanyStatus.choices)
+    lead = forms.IntegerField(required=False)
+    quadrant = forms.ChoiceField(required=False, choices=[("", "")] + Quadrant.choices)
+    as_of = forms.DateField(required=False)
+    since = forms.DateField(required=False)
+    per = forms.ChoiceField(required=False, choices=[(sm.COMPANY, ""), (sm.TASK, "")])
+    size = forms.ChoiceField(required=False, choices=[(sm.CHECK_SIZE, ""), (sm.ARR, "")])
+    colour = forms.ChoiceField(required=False, choices=[(sm.BY_QUADRANT, ""), (sm.BY_SECTOR, "")])
+    sort = forms.CharField(required=False)
+
+
+def parse_filters(query: QueryDict) -> sm.MapFilters:
+    form = MapFilterForm(query)
+    form.is_valid()
+    data = {name: form.cleaned_data.get(name) for name in form.fields if name in form.cleaned_data}
+    sort = data.get("sort") or "name"
+    return sm.MapFilters(
+        fund=data.get("fund"),
+        sector=data.get("sector") or "",
+        stage=data.get("stage") or "",
+        status=data.get("status") or "",
+        lead=data.get("lead"),
+        quadrant=data.get("quadrant") or "",
+        as_of=data.get("as_of"),
+        since=data.get("since"),
+        per=data.get("per") or sm.COMPANY,
+        size_by=data.get("size") or sm.CHECK_SIZE,
+        colour_by=data.get("colour") or sm.BY_QUADRANT,
+        sort=sort if sort.lstrip("-") in sm.SORT_KEYS else "name",
+    )
+
+
+def _chart_point(point: sm.MapPoint, rubric: scoring.Rubric, colour_by: str) -> charts.ChartPoint:
+    score = point.score
+    name = point.name if point.name == point.company else f"{point.name} ({point.company})"
+    return charts.ChartPoint(
+        key=point.id,
+        company_id=point.company_id,
+        name=point.name,
+        x=score.x,
+        y=score.y,
+        size=point.size,
+        confidence=score.confidence,
+        quadrant=score.quadrant,
+        group=score.quadrant if colour_by == sm.BY_QUADRANT else point.sector,
+        hover=(
+            name,
+            point.fund,
+            point.sector or "No sector",
+            point.stage or "No stage",
+            rubric.label(score.quadrant),
+            runway(score),
+            f"{score.confidence:.2f}",
+            str(score.evidence_count),
+        ),
+        before=(point.before.x, point.before.y) if point.before else None,
+    )
+
+
+def _sort_links(query: QueryDict, active: str, per: str) -> list[dict]:
+    columns = TABLE_COLUMNS
+    if per == sm.TASK:
+        columns = (("name", "Task"), ("company", "Company"), *TABLE_COLUMNS[1:])
+    links = []
+    for key, label in columns:
+        params = query.copy()
+        descending = active == key
+        params["sort"] = f"-{key}" if descending else key
+        links.append(
+            {
+                "key": key,
+                "label": label,
+                "url": "?" + params.urlencode(),
+                "numeric": key in NUMERIC_COLUMNS,
+                "direction": "asc" if active == key else "desc" if active == f"-{key}" else "",
+            }
+        )
+    return links
+
+
+def _company_page_url() -> str:
+    """The company page's URL pattern when that page exists, with 0 standing for the id."""
+    try:
+        return reverse("company_detail", kwargs={"pk": 0})
+    except NoReverseMatch:
+        return ""
+
+
+@login_required
+@require_safe
+def map_page(request: HttpRequest) -> HttpResponse:
+    """The portfolio map; its #map-region partial for htmx requests."""
+    filters = parse_filters(request.GET)
+    data = sm.map_points(request.user, filters)
+    figure = charts.map_figure(
+        [_chart_point(p, data.rubric, filters.colour_by) for p in data.scored],
+        as_of=data.as_of,
+        rubric=data.rubric,
+        colour_by=filters.colour_by,
+        since=filters.since if filters.since and filters.since < data.as_of else None,
+    )
+    context = {
+        "data": data,
+        "table_rows": data.points[:TABLE_LIMIT],
+        "table_limit": TABLE_LIMIT if len(data.points) > TABLE_LIMIT else None,
+        "filters": filters,
+        "figure": figure,
+        "columns": _sort_links(request.GET, filters.sort, filters.per),
+        "rubric": data.rubric,
+        "boundary_level": scoring.boundary_at(data.as_of, data.rubric),
+        "panel_url": reverse("map_company_panel", kwargs={"pk": 0}),
+        "company_url": _company_page_url(),
+        "today": selectors.today(),
+    }
+    template = "assessments/map.html"
+    htmx = request.htmx
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        template += "#map-region"
+    else:
+        choices = sm.filter_choices(request.user, data.rubric)
+        context["choices"] = choices
+        context["months"] = [_month_end(m, context["today"]) for m in choices.evidence_months]
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _month_end(month: date, today: date) -> str:
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return min(date.fromordinal(following.toordinal() - 1), today).isoformat()
+
+
+@login_required
+@require_safe
+def map_company_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """A company's current scores and tasks, shown beside the map when a bubble is clicked."""
+    company = access.get_scoped_or_404(
+        Company.objects.select_related("fund", "lead_partner"), request.user, pk=pk
+    )
+    tasks = list(Task.objects.filter(company=company))
+    company_url = _company_page_url()
+    return render(
+        request,
+        "assessments/map.html#company-panel",
+        {
+            "company": company,
+            "score": selectors.stored_score(company),
+            "tasks": [(t, selectors.stored_score(t)) for t in tasks],
+            "rubric": selectors.active_rubric_version().to_rubric(),
+            "company_url": company_url.replace("/0/", f"/{company.pk}/") if company_url else "",
+        },
+    )

@@ -1,0 +1,127 @@
+"""The portfolio map in a real headless Chromium: filters, as-of date, bookmarks, hover, click."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from assessments import selectors
+from assessments.demo import DEMO_PASSWORD, load_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "map.png"
+
+
+@pytest.fixture
+def signed_in(page, live_server):
+    load_demo()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "partner")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#map-chart .main-svg")
+    yield page, errors
+    assert errors == []
+
+
+def table_names(page) -> list[str]:
+    return page.locator("#map-table tbody tr td:first-child").all_inner_texts()
+
+
+def test_map_updates_in_place_and_bookmarks(signed_in, live_server, artifacts_dir):
+    page, _ = signed_in
+    assert "Lexbench" in table_names(page)
+    page.screenshot(path=str(artifacts_dir / "map-today.png"), full_page=True)
+    README_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(
+        path=str(README_SCREENSHOT), clip={"x": 0, "y": 0, "width": 1280, "height": 1000}
+    )
+    page.evaluate("window.__marker = 'still here'")
+
+    with page.expect_response(re.compile(r"sector=Legal")):
+        page.select_option("select[name=sector]", "Legal")
+    expect(page.locator("#map-table tbody tr")).to_have_count(1)
+    assert table_names(page) == ["Lexbench"]
+    assert "sector=Legal" in page.url
+    assert page.evaluate("window.__marker") == "still here"
+    expect(page.locator("#map-chart .main-svg").first).to_be_visible()
+    expect(page.locator("#map-chart .scatterlayer .points path")).to_have_count(1)
+
+    # Back restores the unfiltered map in place, chart included.
+    page.go_back()
+    expect(page.locator("#map-table tbody tr")).to_have_count(11)
+    expect(page).not_to_have_url(re.compile("sector=Legal"))
+    assert page.locator("select[name=sector]").input_value() == ""
+    expect(page.locator("#map-chart .scatterlayer .points path")).to_have_count(11)
+    assert page.evaluate("window.__marker") == "still here"
+    before = page.locator("#map-summary").inner_text()
+    year_ago = (selectors.today() - timedelta(days=365)).isoformat()
+    page.fill("#as-of", year_ago)
+    page.dispatch_event("#as-of", "change")
+    expect(page.locator("#map-summary")).not_to_have_text(before)
+    assert f"as_of={year_ago}" in page.url
+    assert page.evaluate("window.__marker") == "still here"
+    page.wait_for_selector("#map-chart .main-svg")
+    page.screenshot(path=str(artifacts_dir / "map-year-ago.png"), full_page=True)
+
+    # The slider picks a month with evidence and takes the date field with it.
+    page.locator("#as-of-slider").fill("3")
+    expect(page).not_to_have_url(re.compile(f"as_of={year_ago}"))
+    assert page.locator("#as-of").input_value() != year_ago
+
+    # A bookmarked URL opens the same state.
+    bookmark = f"{live_server.url}/?sector=Healthcare&as_of={year_ago}&sort=-x"
+    page.goto(bookmark)
+    page.wait_for_selector("#map-chart .main-svg")
+    assert table_names(page) == ["Wardround"]
+    assert page.locator("select[name=sector]").input_value() == "Healthcare"
+    assert page.locator("#as-of").input_value() == year_ago
+
+    # Back goes to the previous state.
+    page.go_back()
+    expect(page).not_to_have_url(re.compile("Healthcare"))
+
+
+def test_hover_and_click_a_bubble(signed_in, live_server):
+    page, _ = signed_in
+    page.goto(f"{live_server.url}/?sector=Legal")
+    page.wait_for_selector("#map-chart .main-svg")
+    bubble = page.locator("#map-chart .scatterlayer .trace .points path").last
+    box = bubble.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#map-chart .hoverlayer .hovertext")
+    hover = page.locator("#map-chart .hoverlayer").text_content()
+    assert "Lexbench" in hover and "Northbridge Ventures III" in hover and "runway" in hover
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # The bubble opens the company's page.
+    page.wait_for_url("**/companies/*/")
+    assert page.locator("h1").first.inner_text().startswith("Lexbench")
+
+
+def test_trails_and_table_sort(signed_in, live_server, artifacts_dir):
+    page, _ = signed_in
+    since = (selectors.today() - timedelta(days=540)).isoformat()
+    page.goto(f"{live_server.url}/?since={since}")
+    page.wait_for_selector("#map-chart .main-svg")
+    assert page.locator("#map-chart .annotation-arrow-g").count() >= 5
+    page.screenshot(path=str(artifacts_dir / "map-trails.png"), full_page=True)
+    page.click("#map-table th a:text('Frontier (x)')")
+    expect(page).to_have_url(re.compile(r"sort=x"))
+    assert f"since={since}" in page.url
+    page.goto(f"{live_server.url}/?per=task&colour=sector&size=arr")
+    page.wait_for_selector("#map-chart .main-svg")
+    expect(page.locator("#map-table th").first).to_contain_text("Task")
+    page.screenshot(path=str(artifacts_dir / "map-tasks-by-sector.png"), full_page=True)
+    page.go_back()
+    # The sort survives a later change of filter.
+    page.select_option("select[name=sector]", "Legal")
+    expect(page).to_have_url(re.compile(r"sector=Legal"))
+    assert "sort=x" in page.url
