@@ -222,6 +222,7 @@ def use_broker(url: str) -> None:
 
     app.conf.task_always_eager = False
     app.conf.broker_url = url
+    os.environ["CELERY_BROKER_URL"] = url  # Celery reads it before its configuration
     app._pool = None
     app.amqp._producer_pool = None
 

@@ -115,10 +115,17 @@ def own_redis():
     need(shutil.which("redis-server") is not None, "no redis-server binary on PATH")
     server = OwnRedis()
     server.start()
+    previous = os.environ.get("CELERY_BROKER_URL")
     use_broker(server.url)
     yield server
     server.stop()
     shutil.rmtree(server.dir, ignore_errors=True)
+    if previous is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = previous
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
     celery_app.conf.task_always_eager = True
 
 
@@ -126,6 +133,8 @@ def use_broker(url: str) -> None:
     """Send jobs to this broker from the test process (instead of running them inline)."""
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = url
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    os.environ["CELERY_BROKER_URL"] = url
     # Producers made for an earlier broker would still point at it.
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
