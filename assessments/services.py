@@ -286,6 +286,15 @@ def _unstage_companies(company_ids) -> None:
         cursor.execute("DELETE FROM company_score_stage WHERE id = ANY(%s)", [list(company_ids)])
 
 
+def _lock_in_id_order(cursor, model, stage: str) -> None:
+    """Lock the rows about to be updated in id order, as the per-task path does: a set-based
+    UPDATE locks in join order, and two recomputes locking in different orders deadlock."""
+    table = model._meta.db_table
+    cursor.execute(
+        f"SELECT id FROM {table} WHERE id IN (SELECT id FROM {stage}) ORDER BY id FOR UPDATE"
+    )
+
+
 def _score_assignments() -> str:
     return ", ".join(f"{name} = s.{name}" for name in SCORE_FIELDS)
 
@@ -296,6 +305,7 @@ def _write_task_scores(task_rows, task_values, staged: bool) -> set[int]:
     re-scores it."""
     if staged:
         with connection.cursor() as cursor:
+            _lock_in_id_order(cursor, Task, "task_score_stage")
             cursor.execute(
                 f"UPDATE {Task._meta.db_table} AS t SET {_score_assignments()}, "
                 "scored_version = s.version, stale_since = NULL FROM task_score_stage s "
@@ -314,6 +324,7 @@ def _write_task_scores(task_rows, task_values, staged: bool) -> set[int]:
 def _write_company_scores(company_values, staged: bool) -> None:
     if staged:
         with connection.cursor() as cursor:
+            _lock_in_id_order(cursor, Company, "company_score_stage")
             cursor.execute(
                 f"UPDATE {Company._meta.db_table} AS t SET {_score_assignments()} "
                 "FROM company_score_stage s WHERE t.id = s.id"
