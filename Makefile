@@ -41,3 +41,13 @@ format: $(STAMP)
 
 clean:
 	rm -rf var/moatmap.sqlite3 var/static
+
+# Figures for docs/quality.md on the local PostgreSQL (the bench database is rebuilt).
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/moatmap_bench
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+# gunicorn + two Celery workers + 50 simulated users for 60 s on loopback, then checks.
+load: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/moatmap_load
+load: $(STAMP)
+	$(BIN)/python bench/load.py

@@ -1,11 +1,22 @@
 from django.urls import path
 
-from .views import audit, companies, exports, imports, members, portfolio, review, rubric
+from .views import (
+    audit,
+    companies,
+    exports,
+    health,
+    imports,
+    members,
+    portfolio,
+    review,
+    rubric,
+)
 from .views import map as map_views
 
 urlpatterns = [
     path("portfolio/", portfolio.portfolio, name="portfolio"),
     path("", map_views.map_page, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("map/companies/<int:pk>/panel/", map_views.map_company_panel, name="map_company_panel"),
     path("funds/<int:fund_id>/members/", members.fund_members, name="fund_members"),
     path(

@@ -152,6 +152,8 @@ MATRIX: dict[str, Row] = {
     # The map and the company list: any signed-in user, each sees their own funds.
     "home": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
     "portfolio": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
+    # Health for load balancers: no sign-in, reveals no fund data.
+    "healthz": Row(no_kwargs, everyone((200, 405))),
     "map_company_panel": Row(company, {**MEMBERS_READ, ANON: LOGIN}),
     # Authentication (Django's views).
     "login": Row(no_kwargs, signed_in((200, 200), (302, 302))),

@@ -88,8 +88,8 @@ def test_a_stale_result_is_not_stored_over_a_newer_version():
     # Evidence changed (version bumped) after this recompute read version 0.
     Task.objects.filter(pk=task.pk).update(input_version=1, stale_since=timezone.now())
     rows = [(task.id, task.company_id, 1.0, 0, "unscored", None, None)]
-    scores = {task.id: pure_score(task)}
-    services._write_task_scores(rows, scores, None, TODAY, timezone.now())
+    values = {task.id: services._score_values(pure_score(task), TODAY, timezone.now())}
+    services._write_task_scores(rows, values, staged=False)
     task.refresh_from_db()
     assert task.quadrant == "unscored" and task.stale_since is not None
 

@@ -1,0 +1,308 @@
+"""`make bench`: a synthetic portfolio on PostgreSQL, then one table of figures.
+
+Builds 1,000 companies, 10,000 tasks and 500,000 evidence rows over three years in
+bulk (INSERT ... SELECT over generate_series), then measures against the targets in
+docs/quality.md, each beside the floor it is compared with in the same run:
+
+- page server time (median of REPEAT, Django test Client, logged in) and SQL query
+  counts, beside a bare view behind the same middleware;
+- the portfolio scored as of a past date and the full re-score (with its writes),
+  beside the scoring floor (one read-only SQL statement, run raw) and as a ratio;
+- evidence saved -> new score stored, inline and with a real Celery worker (p50, p95);
+- the worker's peak RSS during the full re-score.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/moatmap_bench python bench/run.py
+The database is dropped and rebuilt on every run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    build_portfolio,
+    celery_worker,
+    ms,
+    peak_rss_mb,
+    percentile,
+    prepare,
+    print_table,
+    redis_server,
+    use_broker,
+)
+
+FUNDS = 10
+COMPANIES = 1_000
+TASKS_PER_COMPANY = 10
+EVIDENCE = 500_000
+YEARS = 3
+REPEAT = 10
+LATENCY_SAMPLES = 20
+
+# Pages measured as (label, URL name, query string). The map page at "/" (URL name
+# "home") is built on another branch: add ("map page", "home", "") and
+# ("map fragment, one fund", "home", "?fund={fund}") here once it is merged.
+PAGES_TO_MEASURE = [
+    ("portfolio page", "portfolio", ""),
+    ("portfolio, one fund", "portfolio", "?fund={fund}"),
+]
+
+
+# --- Setup --------------------------------------------------------------------------------
+
+prepare("postgres://postgres@127.0.0.1:5432/moatmap_bench")
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+from django.urls import include, path, reverse  # noqa: E402
+
+from assessments import scoring, selectors, services  # noqa: E402
+from assessments.models import Company, Evidence, Fund, Task  # noqa: E402
+from moatapp.celery import app as celery_app  # noqa: E402
+
+
+def bare(request):
+    """The floor for page times: the same middleware, no work."""
+    return HttpResponse("ok")
+
+
+# This module is the urlconf while measuring: the app's URLs plus the bare view.
+urlpatterns = [path("bench/bare/", bare, name="bench-bare"), path("", include("moatapp.urls"))]
+
+
+def scoring_floor_sql(as_of: date, rubric: scoring.Rubric) -> tuple[str, list]:
+    """quality.md's floor: per task and axis, the sum of decayed contributions, read-only."""
+    factors = ", ".join(["(%s, %s, %s::float8, %s::float8)"] * len(scoring.FACTORS))
+    confidences = ", ".join(["(%s, %s::float8)"] * len(scoring.CONFIDENCE_VALUES))
+    params: list = []
+    for f in scoring.FACTORS:
+        params += [
+            f.code,
+            f.axis,
+            f.polarity * rubric.factor_weights[f.code],
+            rubric.half_lives[f.code],
+        ]
+    for level, value in scoring.CONFIDENCE_VALUES.items():
+        params += [level, value]
+    day = as_of.toordinal()
+    sql = f"""
+        SELECT e.task_id, f.axis,
+               SUM(f.w * e.stance * e.strength / 5.0 * c.v
+                   * CASE WHEN e.verified_at IS NULL THEN %s ELSE 1.0 END
+                   * power(0.5, ({day} - e.observed_day) / f.h))
+        FROM {Evidence._meta.db_table} e
+        JOIN (VALUES {factors}) AS f(code, axis, w, h) ON f.code = e.factor
+        JOIN (VALUES {confidences}) AS c(level, v) ON c.level = e.confidence
+        WHERE e.observed_day <= {day}
+        GROUP BY e.task_id, f.axis
+    """
+    return sql, [rubric.unverified_weight, *params]
+
+
+def timed(fn, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def measure_page(client: Client, url: str) -> tuple[float, int]:
+    client.get(url)  # warm
+    queries = []
+    with connection.execute_wrapper(
+        lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)
+    ):
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    times = timed(lambda: client.get(url), REPEAT)
+    return statistics.median(times), len(queries)
+
+
+def wait_until_scored(task_id: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = Task.objects.values("input_version", "scored_version").get(pk=task_id)
+        if task["scored_version"] >= task["input_version"]:
+            return
+        time.sleep(0.005)
+    raise TimeoutError(f"task {task_id} was not re-scored within {timeout} s")
+
+
+def save_to_score_latencies(user, tasks: list[Task]) -> list[float]:
+    """Seconds from the start of an evidence save until its task's new score is stored."""
+    latencies = []
+    for task in tasks:
+        started = time.perf_counter()
+        services.evidence_create(
+            task=task,
+            author=user,
+            factor="system_access",
+            stance=1,
+            strength=4,
+            confidence="high",
+            observed_on=selectors.today(),
+            note="Bench latency note",
+        )
+        wait_until_scored(task.id)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def main() -> None:
+    rows: list[tuple[str, str, str, str]] = []
+    build_seconds = build_portfolio(
+        funds=FUNDS,
+        companies=COMPANIES,
+        tasks_per_company=TASKS_PER_COMPANY,
+        evidence=EVIDENCE,
+        years=YEARS,
+    )
+    evidence_rows = Evidence.objects.count()
+    print(
+        f"built {Company.objects.count():,} companies, {Task.objects.count():,} tasks, "
+        f"{Evidence.objects.count():,} evidence rows in {build_seconds:.1f} s",
+        file=sys.stderr,
+    )
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="bench")
+    rubric = selectors.active_rubric_version().to_rubric()
+    today = selectors.today()
+    past = today - timedelta(days=365)
+
+    # Full re-score first: it also stores the current scores the pages show.
+    rescore_times = timed(services.rescore_everything, 3)
+    print(f"full re-score: {[round(t, 2) for t in rescore_times]} s", file=sys.stderr)
+
+    # The scoring floor, run raw; today's and the past date's.
+    def floor(as_of: date):
+        sql, params = scoring_floor_sql(as_of, rubric)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+    floor(today)
+    floor_today = statistics.median(timed(lambda: floor(today), 5))
+    floor_past = statistics.median(timed(lambda: floor(past), 5))
+    with connection.cursor() as cursor:
+        count_times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            cursor.execute(f"SELECT count(*) FROM {Evidence._meta.db_table}")
+            cursor.fetchall()
+            count_times.append(time.perf_counter() - started)
+
+    with override_settings(ROOT_URLCONF=__name__):
+        client = Client()
+        client.force_login(user)
+        fund = Fund.objects.order_by("id").first()
+        bare_time, bare_queries = measure_page(client, reverse("bench-bare"))
+        rows.append(("bare Django view (floor)", ms(bare_time), f"{bare_queries} queries", ""))
+        for label, name, query in PAGES_TO_MEASURE:
+            page_time, page_queries = measure_page(
+                client, reverse(name) + query.format(fund=fund.id)
+            )
+            rows.append(
+                (
+                    label,
+                    ms(page_time),
+                    f"{page_queries} queries",
+                    f"target <= 150 ms; bare view + {ms(page_time - bare_time)}",
+                )
+            )
+
+    rows.append(
+        (
+            "scoring floor, today (raw SQL)",
+            ms(floor_today),
+            "",
+            f"count(*) {ms(statistics.median(count_times))}",
+        )
+    )
+    rows.append(("scoring floor, a year ago", ms(floor_past), "", ""))
+    past_time = statistics.median(timed(lambda: selectors.portfolio(user, as_of=past), REPEAT))
+    rows.append(
+        (
+            "portfolio scored as of a year ago",
+            ms(past_time),
+            f"{past_time / floor_past:.2f}x floor",
+            f"target <= 2x floor + 50 ms = {ms(2 * floor_past + 0.05)}",
+        )
+    )
+    rescore = statistics.median(rescore_times)
+    rows.append(
+        (
+            "full re-score with writes",
+            ms(rescore),
+            f"{rescore / floor_today:.2f}x floor",
+            f"target <= 3x floor = {ms(3 * floor_today)}",
+        )
+    )
+
+    companies = list(Company.objects.order_by("id")[:LATENCY_SAMPLES])
+    sample_tasks = [Task.objects.filter(company=c).order_by("id").first() for c in companies]
+    celery_app.conf.task_always_eager = True
+    inline = save_to_score_latencies(user, sample_tasks)
+    rows.append(
+        (
+            "evidence saved -> score, inline",
+            f"p50 {ms(percentile(inline, 0.5))}",
+            f"p95 {ms(percentile(inline, 0.95))}",
+            "target <= 300 ms",
+        )
+    )
+
+    with redis_server() as broker_url, celery_worker(broker_url) as worker:
+        use_broker(broker_url)
+        # Let the worker come up before timing: the first job waits for it.
+        save_to_score_latencies(user, sample_tasks[:1])
+        with_worker = save_to_score_latencies(user, sample_tasks)
+        rows.append(
+            (
+                "evidence saved -> score, real worker",
+                f"p50 {ms(percentile(with_worker, 0.5))}",
+                f"p95 {ms(percentile(with_worker, 0.95))}",
+                "target p95 <= 1 s",
+            )
+        )
+        started_at = Company.objects.order_by("-scored_at").values_list("scored_at", flat=True)[0]
+        job_started = time.perf_counter()
+        celery_app.send_task("assessments.tasks.rescore_everything")
+        deadline = time.monotonic() + 300
+        while Company.objects.filter(scored_at__lte=started_at).exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the worker did not finish the full re-score")
+            time.sleep(0.05)
+        worker_rescore = time.perf_counter() - job_started
+        rows.append(
+            (
+                "worker peak RSS, full re-score",
+                f"{peak_rss_mb(worker.pid):.0f} MB",
+                f"job {ms(worker_rescore)}",
+                "target <= 300 MB",
+            )
+        )
+
+    print_table(
+        rows,
+        f"{COMPANIES:,} companies, {Task.objects.count():,} tasks, "
+        f"{evidence_rows:,} evidence rows (built in {build_seconds:.1f} s); PostgreSQL "
+        f"{connection.pg_version // 10000}; {os.cpu_count()} cores; median of {REPEAT}",
+    )
+
+
+if __name__ == "__main__":
+    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    main()
