@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
+    SCORE_FIELDS,
     Alert,
     Company,
     CompanySnapshot,
@@ -11,18 +12,6 @@ from .models import (
     RubricVersion,
     Task,
     TaskSnapshot,
-)
-
-SCORE_FIELDS = (
-    "x",
-    "y",
-    "confidence",
-    "quadrant",
-    "margin",
-    "runway_years",
-    "evidence_count",
-    "scored_as_of",
-    "scored_at",
 )
 
 

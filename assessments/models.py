@@ -89,6 +89,21 @@ class Membership(models.Model):
         return f"{self.user} · {self.fund} · {self.role}"
 
 
+# The fields a recompute writes: kept out of the audit trail (they are derived, and the
+# snapshots keep their history) and read-only in the admin.
+SCORE_FIELDS = (
+    "x",
+    "y",
+    "confidence",
+    "quadrant",
+    "margin",
+    "runway_years",
+    "evidence_count",
+    "scored_as_of",
+    "scored_at",
+)
+
+
 class ScoreFields(models.Model):
     """Current scores, kept on the scored object itself so the map reads them in one query.
 
@@ -145,19 +160,7 @@ class Company(ScoreFields):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(
-        excluded_fields=[
-            "x",
-            "y",
-            "confidence",
-            "quadrant",
-            "margin",
-            "runway_years",
-            "evidence_count",
-            "scored_as_of",
-            "scored_at",
-        ]
-    )
+    history = HistoricalRecords(excluded_fields=list(SCORE_FIELDS))
 
     class Meta:
         ordering = ["name"]
@@ -201,20 +204,7 @@ class Task(ScoreFields):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(
-        excluded_fields=[
-            "x",
-            "y",
-            "confidence",
-            "quadrant",
-            "margin",
-            "runway_years",
-            "evidence_count",
-            "scored_as_of",
-            "scored_at",
-            "input_version",
-            "scored_version",
-            "stale_since",
-        ]
+        excluded_fields=[*SCORE_FIELDS, "input_version", "scored_version", "stale_since"]
     )
 
     class Meta:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from . import access, scoring, selectors
 from .models import (
+    SCORE_FIELDS,
     Alert,
     AlertKind,
     Company,
@@ -37,17 +38,6 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-SCORE_FIELDS = (
-    "x",
-    "y",
-    "confidence",
-    "quadrant",
-    "margin",
-    "runway_years",
-    "evidence_count",
-    "scored_as_of",
-    "scored_at",
-)
 SNAPSHOT_FIELDS = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "evidence_count")
 # Above this many tasks a recompute writes in bulk instead of one guarded UPDATE per task.
 BULK_WRITE_THRESHOLD = 200

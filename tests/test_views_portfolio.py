@@ -19,11 +19,12 @@ def test_portfolio_needs_a_signed_in_user(client):
 
 def test_portfolio_lists_only_the_users_funds(client):
     membership = MembershipFactory(role="viewer")
-    CompanyFactory(fund=membership.fund, name="Mine Inc")
+    mine = CompanyFactory(fund=membership.fund, name="Mine Inc")
     CompanyFactory(name="Theirs Inc")
     client.force_login(membership.user)
     page = client.get(reverse("portfolio")).content.decode()
     assert "Mine Inc" in page and "Theirs Inc" not in page
+    assert reverse("company_detail", args=[mine.pk]) in page
     assert "Unscored" in page
 
 
