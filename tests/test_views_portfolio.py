@@ -1,6 +1,7 @@
 """Sign-in and the portfolio page."""
 
 import os
+import re
 
 import pytest
 from django.db import connection
@@ -41,3 +42,24 @@ def test_suite_runs_on_postgresql_when_asked():
         assert connection.vendor == "postgresql"
     else:
         assert connection.vendor == "sqlite"
+
+
+def test_another_funds_company_answers_the_same_404_page_as_a_missing_one(client):
+    membership = MembershipFactory(role="viewer")
+    theirs = CompanyFactory(name="Theirs Inc")
+    client.force_login(membership.user)
+    hidden = client.get(reverse("company_detail", args=[theirs.pk]))
+    missing = client.get(reverse("company_detail", args=[theirs.pk + 1000]))
+    assert hidden.status_code == missing.status_code == 404
+    # Identical but for the per-response CSRF mask.
+    token = re.compile(rb'"X-CSRFToken": "[^"]+"')
+    assert token.sub(b"", hidden.content) == token.sub(b"", missing.content)
+    assert b"Theirs Inc" not in hidden.content and b"Back to the map" in hidden.content
+
+
+def test_a_refused_action_explains_itself(client):
+    membership = MembershipFactory(role="viewer")
+    client.force_login(membership.user)
+    response = client.get(reverse("review_queue"))
+    assert response.status_code == 403
+    assert b"Your role does not allow that" in response.content
