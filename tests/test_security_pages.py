@@ -301,3 +301,86 @@ def test_ic_pack_pages_draw_fund_text_as_text():
         assert_plotly_text_inert(payload, "IC pack page")
         shown = " ".join(html_lib.unescape(s) for s in strings_in(payload))
         assert "<script>alert(" in shown, "the hostile names are drawn, as text"
+
+
+# --- The UI offers each role only what it may do (the views refuse the rest anyway) -------
+
+
+def evidence_row_html(html: str, evidence_id: int) -> str:
+    match = re.search(rf'<tr id="evidence-{evidence_id}">.*?</tr>', html, flags=re.S)
+    assert match, f"evidence {evidence_id} is listed"
+    return match.group(0)
+
+
+def controls(world: World, role: str) -> dict[str, bool]:
+    """Which controls the role is offered on the company page, the company list and nav."""
+    client = world.client(role)
+    page = client.get(reverse("company_detail", args=[world.company.pk])).content.decode()
+    companies = client.get(reverse("portfolio")).content.decode()
+    own, others = world.evidence.pk, world.partners_evidence.pk
+    edit = 'hx-get="{}"'
+    return {
+        "evidence form": f'id="task-{world.task.pk}-evidence-form"' in page,
+        "edit own evidence": edit.format(reverse("evidence_edit", args=[own]))
+        in evidence_row_html(page, own),
+        "delete own evidence": reverse("evidence_delete", args=[own]) in page,
+        "edit others' evidence": edit.format(reverse("evidence_edit", args=[others]))
+        in evidence_row_html(page, others),
+        "edit company": reverse("company_edit", args=[world.company.pk]) in page,
+        "add task": reverse("task_create", args=[world.company.pk]) in page,
+        "edit task": reverse("task_edit", args=[world.task.pk]) in page,
+        "evidence history": reverse("evidence_history", args=[own]) in page,
+        "review nav": f'href="{reverse("review_queue")}"' in page,
+        "members link": reverse("fund_members", args=[world.fund.pk]) in companies,
+        "audit link": reverse("fund_audit", args=[world.fund.pk]) in companies,
+        "import link": reverse("evidence_import", args=[world.fund.pk]) in companies,
+    }
+
+
+OFFERED = {
+    VIEWER: set(),
+    ASSOCIATE: {
+        "evidence form",
+        "edit own evidence",
+        "delete own evidence",
+        "edit company",
+        "add task",
+        "edit task",
+        "import link",
+    },
+    PARTNER: {
+        "evidence form",
+        "edit own evidence",
+        "delete own evidence",
+        "edit others' evidence",
+        "edit company",
+        "add task",
+        "edit task",
+        "evidence history",
+        "review nav",
+        "members link",
+        "audit link",
+        "import link",
+    },
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [VIEWER, ASSOCIATE, PARTNER])
+def test_each_role_is_offered_only_what_it_may_do(role):
+    world = build_world()
+    world.partners_evidence = EvidenceFactory(task=world.task, author=world.users[PARTNER])
+    offered = {name for name, shown in controls(world, role).items() if shown}
+    assert offered == OFFERED[role]
+
+
+@pytest.mark.django_db
+def test_verify_buttons_are_a_partners_and_the_review_link_a_superusers_too(admin_client):
+    world = build_world()
+    verify = reverse("evidence_verify", args=[world.evidence.pk])
+    assert verify in world.client(PARTNER).get(reverse("review_queue")).content.decode()
+    for role in (VIEWER, ASSOCIATE):
+        page = world.client(role).get(reverse("company_detail", args=[world.company.pk]))
+        assert verify not in page.content.decode()
+    home = admin_client.get(reverse("home")).content.decode()
+    assert f'href="{reverse("review_queue")}"' in home
