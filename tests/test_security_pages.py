@@ -26,6 +26,7 @@ from tests.hostile import PAYLOAD, assert_inert, hostile_values, hostile_world_t
 from tests.security_world import (
     ASSOCIATE,
     FAST_HASHERS,
+    OTHER,
     PARTNER,
     VIEWER,
     World,
@@ -384,3 +385,67 @@ def test_verify_buttons_are_a_partners_and_the_review_link_a_superusers_too(admi
         assert verify not in page.content.decode()
     home = admin_client.get(reverse("home")).content.decode()
     assert f'href="{reverse("review_queue")}"' in home
+
+
+# --- No page, fragment or export shows another fund's data --------------------------------
+
+SECRET = "SECRETOTHERFUND"
+
+
+def other_fund_secrets(world: World):
+    """The other fund, with the secret in every text field, scored, with alerts and history."""
+    world.other_fund.name = f"{SECRET} fund"
+    world.other_fund.save()
+    company = CompanyFactory(
+        fund=world.other_fund,
+        name=f"{SECRET} company",
+        sector=f"{SECRET} sector",
+        stage=f"{SECRET} stage",
+        description=SECRET,
+    )
+    task = TaskFactory(company=company, name=f"{SECRET} task", description=SECRET)
+    EvidenceFactory(task=task, author=world.users[OTHER], source=SECRET, note=f"{SECRET} note")
+    services.rescore_companies()
+    Alert.objects.create(
+        company=company, kind="quadrant_change", message=SECRET, as_of=date.today()
+    )
+    return company
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [VIEWER, ASSOCIATE, PARTNER])
+def test_no_page_fragment_or_export_shows_another_funds_data(role):
+    world = hostile_setup()
+    company = other_fund_secrets(world)
+    client = world.client(role)
+    other = world.other_fund.pk
+    responses = (
+        [
+            (f"{name}: {where}", response)
+            for name, shown in pages(world).items()
+            for where, response in shown
+        ]
+        if role == PARTNER
+        else []
+    )
+    for params in ({}, {"per": "task"}, {"colour": "sector"}, {"fund": other}, {"q": "company"}):
+        responses.append((f"map {params}", client.get(reverse("home"), params)))
+        responses.append(
+            (f"map csv {params}", client.get(reverse("export_map", args=["csv"]), params))
+        )
+    responses += [
+        ("company list", client.get(reverse("portfolio"))),
+        ("company page", client.get(reverse("company_detail", args=[world.company.pk]))),
+        ("review queue", world.client(PARTNER).get(reverse("review_queue"))),
+        ("IC pack page", client.get(reverse("ic_pack", args=[world.fund.pk]))),
+    ]
+    for where, response in responses:
+        assert SECRET not in response.content.decode(errors="replace"), where
+    # Asked by id, another fund's objects do not exist.
+    for name, kwargs in (
+        ("company_detail", {"pk": company.pk}),
+        ("map_company_panel", {"pk": company.pk}),
+        ("task_scores", {"pk": company.tasks.get().pk}),
+        ("ic_pack", {"fund_id": other}),
+    ):
+        assert client.get(reverse(name, kwargs=kwargs)).status_code == 404, name
