@@ -201,25 +201,35 @@ def import_evidence(lines: list[EvidenceLine], *, user) -> ImportResult:
         evidence = []
         for ln in lines:
             if ln.fund not in funds:
-                funds[ln.fund] = Fund.objects.create(name=ln.fund)
+                funds[ln.fund] = _created_by(user, Fund(name=ln.fund))
                 result.funds.append(ln.fund)
             company_key = (ln.fund, ln.company)
             if company_key not in companies:
-                company, created = Company.objects.get_or_create(
-                    fund=funds[ln.fund],
-                    name=ln.company,
-                    defaults={"sector": ln.sector, "stage": ln.stage},
-                )
+                company = Company.objects.filter(fund=funds[ln.fund], name=ln.company).first()
+                created = company is None
+                if created:
+                    company = _created_by(
+                        user,
+                        Company(
+                            fund=funds[ln.fund], name=ln.company, sector=ln.sector, stage=ln.stage
+                        ),
+                    )
                 companies[company_key] = company
                 if created:
                     result.companies.append(f"{ln.fund} / {ln.company}")
             task_key = (ln.fund, ln.company, ln.task)
             if task_key not in tasks:
-                task, created = Task.objects.get_or_create(
-                    company=companies[company_key],
-                    name=ln.task,
-                    defaults={"weight": ln.task_weight or 1.0},
-                )
+                task = Task.objects.filter(company=companies[company_key], name=ln.task).first()
+                created = task is None
+                if created:
+                    task = _created_by(
+                        user,
+                        Task(
+                            company=companies[company_key],
+                            name=ln.task,
+                            weight=ln.task_weight or 1.0,
+                        ),
+                    )
                 if not created and ln.task_weight and task.weight != ln.task_weight:
                     task.weight = ln.task_weight
                     task._history_user = user
@@ -253,6 +263,14 @@ def import_evidence(lines: list[EvidenceLine], *, user) -> ImportResult:
         result.evidence = len(evidence)
     services.rescore_companies(company_ids=sorted({c.id for c in companies.values()}))
     return result
+
+
+def _created_by(user, obj):
+    """Save a new row with the importing user on its history row: the command line has no
+    request for the history middleware to read the user from."""
+    obj._history_user = user
+    obj.save()
+    return obj
 
 
 def _check_permissions(lines: list[EvidenceLine], user) -> None:

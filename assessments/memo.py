@@ -12,6 +12,7 @@ rendering.py scales to 300 dpi for PNG and to the page size for PDF.
 
 from __future__ import annotations
 
+import html
 import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -165,7 +166,7 @@ def _base_layout(preset: Preset, text: ChartText, margins: dict, with_text: bool
     }
     if with_text:
         layout["title"] = {
-            "text": f"<b>{text.title}</b>",
+            "text": f"<b>{_t(text.title)}</b>",
             "x": 8 / preset.width,
             "xanchor": "left",
             "xref": "container",
@@ -173,9 +174,15 @@ def _base_layout(preset: Preset, text: ChartText, margins: dict, with_text: bool
             "yref": "container",
             "yanchor": "top",
             "font": {"size": font * 1.45},
-            "subtitle": {"text": text.subtitle, "font": {"size": font, "color": MUTED}},
+            "subtitle": {"text": _t(text.subtitle), "font": {"size": font, "color": MUTED}},
         }
     return layout
+
+
+def _t(value: str) -> str:
+    """Fund text for plotly, which reads a small HTML subset (<a>, <b>, <br>) in every
+    label: escaped, a name is drawn exactly as typed and never becomes a link or markup."""
+    return html.escape(str(value), quote=False)
 
 
 def legend_rows(names: Sequence[str], preset: Preset) -> int:
@@ -207,7 +214,7 @@ def _add_footnote(fig: go.Figure, preset: Preset, margins: dict, lines: list[str
     font = preset.font_size
     top_px = preset.height - 4 - len(lines) * font * 1.15  # from the top of the figure
     fig.add_annotation(
-        text="<br>".join(lines),
+        text="<br>".join(_t(line) for line in lines),
         xref="paper",
         yref="paper",
         x=-(margins["l"] - 8) / plot_w,
@@ -349,7 +356,7 @@ def map_figure(
     obstacles = []
     for label, x, y, xanchor, yanchor in _quadrant_corners(rubric):
         fig.add_annotation(
-            text=f"<b>{label}</b>",
+            text=f"<b>{_t(label)}</b>",
             x=x,
             y=y,
             xanchor=xanchor,
@@ -383,9 +390,9 @@ def map_figure(
             x=[drawn[i].x for i in idx],
             y=[drawn[i].y for i in idx],
             mode="markers",
-            name=key_names.get(key, key),
+            name=_t(key_names.get(key, key)),
             showlegend=not by_quadrant,
-            text=[drawn[i].label for i in idx],
+            text=[_t(drawn[i].label) for i in idx],
             hoverinfo="text",
             marker={
                 "size": [diameters[i] for i in idx],
@@ -450,7 +457,7 @@ def map_figure(
             )
         notes.append(
             {
-                "text": placement.bubble.text,
+                "text": _t(placement.bubble.text),
                 "x": lx,
                 "y": ly,
                 "xanchor": "center",
@@ -508,7 +515,7 @@ def _add_waterfall(fig: go.Figure, steps, row: int, col: int, name: str, max_bar
             orientation="h",
             name=name,
             base=50,
-            y=[label for label, _ in shown] + [f"{name}: {final:.0f}"],
+            y=[_t(label) for label, _ in shown] + [f"{name}: {final:.0f}"],
             x=[d for _, d in shown] + [0],
             measure=["relative"] * len(shown) + ["total"],
             increasing={"marker": {"color": UP_COLOUR}},
@@ -596,7 +603,7 @@ def history_figure(
             x=list(s.dates),
             y=list(s.values),
             mode="lines+markers",
-            name=s.name,
+            name=_t(s.name),
             line={"color": OKABE_ITO[n % len(OKABE_ITO)], "width": 1.6},
             marker={"size": font * 0.5},
         )
@@ -635,12 +642,17 @@ def company_page_figure(
     fig.update_yaxes(domain=[0, 0.42])
     fig.update_annotations(selector={"text": "Frontier (x)"}, y=0.44, yanchor="bottom")
     fig.update_annotations(selector={"text": "Proprietary (y)"}, y=0.44, yanchor="bottom")
-    fact_text = "   ·   ".join(f"<b>{k}</b> {v}" for k, v in facts)
+    fact_text = "   ·   ".join(f"<b>{_t(k)}</b> {_t(v)}" for k, v in facts)
     wrap_px = p.width * 0.9
-    lines = [fact_text, "", f"<b>Largest task:</b> {task_name}", "<b>Most influential evidence</b>"]
+    lines = [
+        fact_text,
+        "",
+        f"<b>Largest task:</b> {_t(task_name)}",
+        "<b>Most influential evidence</b>",
+    ]
     for note in notes:
         wrapped = _wrap(note, wrap_px, font)
-        lines.append("• " + wrapped[0] + (" …" if len(wrapped) > 1 else ""))
+        lines.append("• " + _t(wrapped[0]) + (" …" if len(wrapped) > 1 else ""))
     fig.add_annotation(
         text="<br>".join(lines),
         xref="paper",

@@ -11,14 +11,17 @@ picks up anything a lost job left stale.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from . import access, scoring, selectors
 from .models import (
@@ -655,11 +658,29 @@ def company_update(*, company: Company, editor, expected_version: int, **fields)
     return current
 
 
+@contextmanager
+def _history_by(user) -> Iterator[None]:
+    """Name the user on every history row written inside, the cascade's included (rows a
+    cascade deletes carry no _history_user). The history middleware does the same for a
+    request; the command line and jobs have none."""
+    context = HistoricalRecords.context
+    previous = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del context.request
+        else:
+            context.request = previous
+
+
 @transaction.atomic
 def company_delete(*, company: Company, user) -> None:
     """Delete a company with its tasks, evidence and snapshots."""
     company._history_user = user
-    company.delete()
+    with _history_by(user):
+        company.delete()
 
 
 def _rescore_company_after_commit(company_id: int) -> None:
@@ -710,7 +731,8 @@ def task_delete(*, task: Task, user) -> None:
     """Delete a task and its evidence, and re-score its company without it."""
     company_id = task.company_id
     task._history_user = user
-    task.delete()
+    with _history_by(user):
+        task.delete()
     _rescore_company_after_commit(company_id)
 
 

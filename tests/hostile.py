@@ -6,6 +6,8 @@ fragment and JSON payload that shows fund data.
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 from django.db import models
 
 from assessments.models import Company, Evidence, Fund, Membership, Task
@@ -71,5 +73,45 @@ def assert_escaped(content: str | bytes, where: str, *, must_show: bool = True) 
     html = content.decode() if isinstance(content, bytes) else content
     for marker in RAW_MARKERS:
         assert marker not in html, f"{where}: unescaped {marker!r}"
+    if must_show:
+        assert ESCAPED_MARKER in html, f"{where}: the hostile text was not shown at all"
+
+
+HTMX_REQUESTS = ("hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete")
+
+
+class _InertCheck(HTMLParser):
+    """Walks a page's tags: fund text must never have become a tag or an attribute."""
+
+    def __init__(self, where: str):
+        super().__init__(convert_charrefs=True)
+        self.where = where
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        where = f"{self.where}: <{tag} {attrs}>"
+        assert tag not in ("iframe", "object", "embed", "img") or "alert(" not in str(attrs), where
+        values = dict(attrs)
+        if tag == "script":
+            # Our scripts: static files, or JSON payloads for the charts.
+            ours = (values.get("src") or "").startswith("/static/")
+            assert ours or values.get("type") == "application/json", where
+        for name, value in attrs:
+            value = (value or "").strip().lower()
+            assert not name.startswith("on"), f"{where}: event handler {name}"
+            if name in ("href", "src", "action", "formaction") or "hx-" in name:
+                assert not value.startswith(("javascript:", "data:", "vbscript:")), where
+            # hx-confirm and friends show text in a dialog: only the requesting ones count.
+            if name.removeprefix("data-") in HTMX_REQUESTS:
+                assert "/admin/" not in value, f"{where}: hostile {name}"
+            if name.removeprefix("data-") == "hx-trigger":
+                assert value != "load", f"{where}: hostile {name}"
+
+
+def assert_inert(content: str | bytes, where: str, *, must_show: bool = True) -> None:
+    """Parsed as a browser would, no fund text became markup; with must_show, some hostile
+    text is on the page as escaped text (the field was rendered at all)."""
+    html = content.decode() if isinstance(content, bytes) else content
+    _InertCheck(where).feed(html)
+    assert "<script>alert(" not in html, f"{where}: a hostile script tag"
     if must_show:
         assert ESCAPED_MARKER in html, f"{where}: the hostile text was not shown at all"

@@ -273,3 +273,23 @@ def test_status_and_no_change_on_refusal(name, role, method):
 @pytest.mark.django_db
 def test_staff_reach_the_admin(admin_client):
     assert admin_client.get(reverse("admin:index")).status_code == 200
+
+
+# A superuser belongs to no fund and may do everything: the partner's answer on every URL
+# (the admin included, which partners cannot enter).
+SUPERUSER_DIFFERS = {"admin": (200, 200)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_superuser_gets_the_partners_answer_everywhere(name, django_user_model):
+    world = build_world()
+    row = MATRIX[name]
+    url = reverse_row(name, world)
+    boss = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
+    client = world.client(ANON)
+    client.force_login(boss)
+    expected = SUPERUSER_DIFFERS.get(name, row.expect[PARTNER])
+    for method, status in zip(("get", "post"), expected, strict=True):
+        response = getattr(client, method)(url)
+        assert response.status_code == status, f"{method.upper()} {url} as superuser"
