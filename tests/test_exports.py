@@ -95,7 +95,7 @@ def test_waterfall_steps_add_up_from_50_to_the_final_score():
     ("size", "pixels"), [("memo", (1950, 1350)), ("slide", (3999, 2250)), ("square", (1800, 1800))]
 )
 def test_map_png_is_300_dpi_at_each_preset(kaleido_server, portfolio, size, pixels):
-    response = portfolio["client"].get(_map_url("png", portfolio["fund"], size=size))
+    response = portfolio["client"].get(_map_url("png", portfolio["fund"], preset=size))
     assert response.status_code == 200
     png = response.content
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -115,7 +115,7 @@ def test_map_svg_parses_and_names_every_company(kaleido_server, portfolio):
 
 
 def test_map_pdf_has_one_page_the_size_of_the_preset(kaleido_server, portfolio):
-    response = portfolio["client"].get(_map_url("pdf", portfolio["fund"], size="square"))
+    response = portfolio["client"].get(_map_url("pdf", portfolio["fund"], preset="square"))
     reader = PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
