@@ -12,8 +12,6 @@ from .. import memo, rendering
 
 register = template.Library()
 
-CHART_FORMATS = ("png", "svg", "pdf")
-
 
 @register.inclusion_tag("assessments/exports/_menu.html", takes_context=True)
 def export_menu(context, url_name: str, *args, map_view: bool = False) -> dict:
@@ -29,7 +27,7 @@ def export_menu(context, url_name: str, *args, map_view: bool = False) -> dict:
     sizes = [
         {
             "label": f"{preset.name.capitalize()} ({preset.width_in:g} × {preset.height_in:g} in)",
-            "links": [(fmt.upper(), link(fmt, preset=preset.name)) for fmt in CHART_FORMATS],
+            "links": [(fmt.upper(), link(fmt, preset=preset.name)) for fmt in rendering.FORMATS],
         }
         for preset in memo.PRESETS.values()
     ]
