@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import export_data, memo, rendering, scoring
+from . import selectors_map as sm
 from .models import Evidence, ICPack, ICPackStatus, Task
 
 KEEP_FOR = timedelta(days=1)
@@ -27,8 +28,8 @@ def pack_path(pack: ICPack) -> Path:
 
 def _company_pages(data: export_data.MapData):
     """Per company: the facts, its five most influential notes, its largest task's waterfall."""
-    as_of, rubric = data.query.as_of, data.rubric
-    company_ids = [row.company.id for row in data.rows]
+    as_of, rubric = data.as_of, data.rubric
+    company_ids = [p.company_id for p in data.points]
     tasks = list(Task.objects.filter(company_id__in=company_ids).order_by("-weight", "name"))
     evidence = list(
         Evidence.objects.filter(
@@ -36,9 +37,9 @@ def _company_pages(data: export_data.MapData):
         ).order_by("-observed_on", "id")
     )
     footnote = export_data.map_text(data).footnote
-    for row in data.rows:
-        company, score = row.company, row.score
-        own_tasks = [t for t in tasks if t.company_id == company.id]
+    for point in data.points:
+        score = point.score
+        own_tasks = [t for t in tasks if t.company_id == point.company_id]
         largest = own_tasks[0] if own_tasks else None
         own_task_ids = {t.id for t in own_tasks}
         own_evidence = [e for e in evidence if e.task_id in own_task_ids]
@@ -63,13 +64,13 @@ def _company_pages(data: export_data.MapData):
             [e for e in own_evidence if largest and e.task_id == largest.id], as_of, rubric
         )
         yield memo.company_page_figure(
-            name=company.name,
+            name=point.name,
             facts=facts,
             notes=notes,
             contributions=contributions,
             task_name=largest.name if largest else "no tasks yet",
             rubric=rubric,
-            text=memo.ChartText(company.name, company.fund.name, footnote),
+            text=memo.ChartText(point.name, point.fund, footnote),
         )
 
 
@@ -79,10 +80,10 @@ def build(pack_id: int) -> str:
     if pack.status == ICPackStatus.DONE:
         return pack.file
     # The job reads the fund the pack was requested for (the view checked membership).
-    query = export_data.MapQuery(as_of=pack.as_of, fund=pack.fund_id)
-    data = export_data.map_data(_Operator(), query)
+    filters = sm.MapFilters(fund=pack.fund_id, as_of=pack.as_of)
+    data = export_data.map_data(_Operator(), filters)
     ICPack.objects.filter(id=pack.id).update(
-        status=ICPackStatus.RUNNING, pages_total=1 + len(data.rows), pages_done=0
+        status=ICPackStatus.RUNNING, pages_total=1 + len(data.points), pages_done=0
     )
     try:
         pages = [rendering.render(export_data.map_figure(data, preset="slide"), "pdf")]

@@ -13,13 +13,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from functools import partial
+from itertools import chain, islice
 
 # Average advance of a glyph of Liberation Sans (Arial's metrics) as a share of the
 # font size is ≈ 0.5 for names like "Company 12"; a margin on top keeps estimates safe.
 CHAR_WIDTH = 0.58
 PADDING = 2.0  # pixels kept clear around every label box
 GAP = 2.0  # pixels between a bubble's edge and its label
+# Positions tried per label before it is left out: in a crowded chart a label that
+# fits nowhere near its bubble would otherwise search the whole plot, slowly.
+MAX_CANDIDATES = 1500
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class Placement:
     bubble: Bubble
     box: Box
     moved: bool
-    # False only when no free spot existed in the whole plot area (never in practice).
+    # False when no free spot existed within reach: the chart then leaves the label out.
     clear: bool = True
 
 
@@ -142,12 +146,11 @@ def _beside(b: Bubble, w: float, h: float) -> list[Box]:
     return [right, left, above, below, *corners]
 
 
-def _further(b: Bubble, w: float, h: float, plot: Box, step: float) -> Iterator[Box]:
-    """Positions on rings of growing radius around the bubble, out to the plot's far corner.
+def _further(b: Bubble, w: float, h: float, reach: float, step: float) -> Iterator[Box]:
+    """Positions on rings of growing radius around the bubble, out to ``reach``.
 
     A generator: most labels fit on the first rings, so the rest are never built.
     """
-    reach = math.hypot(plot.right - plot.left, plot.bottom - plot.top)
     ring = b.radius + GAP + max(w, h) / 2 + step
     while ring < reach:
         count = max(16, int(2 * math.pi * ring / step))
@@ -158,32 +161,57 @@ def _further(b: Bubble, w: float, h: float, plot: Box, step: float) -> Iterator[
         ring += step
 
 
+def _covers(bubble: Bubble, box: Box) -> bool:
+    return box.covers_circle(bubble.cx, bubble.cy, bubble.radius)
+
+
 def place_labels(
     bubbles: Sequence[Bubble],
     frame: Frame,
     font_size: float,
     obstacles: Sequence[Box] = (),
 ) -> list[Placement]:
-    """A box for every bubble's label, in the order of ``bubbles``."""
+    """A box for every bubble's label, in the order of ``bubbles``.
+
+    Each label is checked only against the bubbles and labels near it (within its
+    search reach), and the search stops at a reach beyond which a leader line would
+    no longer read as pointing at its bubble. A label with no free spot in reach is
+    reported with ``clear=False`` so the chart leaves it out rather than overprint.
+    """
     plot = frame.plot
     placed: list[Box] = list(obstacles)
     result: dict[int, Placement] = {}
     # Big bubbles first: they have the least room around them.
     order = sorted(range(len(bubbles)), key=lambda i: (-bubbles[i].radius, i))
     step = font_size
+    reach = 0.6 * max(plot.right - plot.left, plot.bottom - plot.top)
     for i in order:
         bubble = bubbles[i]
         w, h = text_size(bubble.text, font_size)
+        # Everything a candidate box could touch lies within reach + the box's size.
+        span = reach + w + h
+        area = Box(bubble.cx - span, bubble.cy - span, bubble.cx + span, bubble.cy + span)
+        near_boxes = [other for other in placed if other.intersects(area)]
+        near_bubbles = [o for o in bubbles if area.covers_circle(o.cx, o.cy, o.radius)]
+        # Neighbouring candidates are mostly blocked by the same thing: try it first.
+        blockers: list = [box.intersects for box in near_boxes]
+        blockers += [partial(_covers, o) for o in near_bubbles]
+        last = 0
         chosen: Box | None = None
         moved = False
-        for n, box in enumerate(chain(_beside(bubble, w, h), _further(bubble, w, h, plot, step))):
-            if (
-                box.inside(plot)
-                and not any(box.intersects(other) for other in placed)
-                and not any(box.covers_circle(o.cx, o.cy, o.radius) for o in bubbles)
-            ):
+        candidates = islice(
+            chain(_beside(bubble, w, h), _further(bubble, w, h, reach, step)), MAX_CANDIDATES
+        )
+        for n, box in enumerate(candidates):
+            if not box.inside(plot):
+                continue
+            if blockers and blockers[last](box):
+                continue
+            hit = next((k for k, blocks in enumerate(blockers) if blocks(box)), None)
+            if hit is None:
                 chosen, moved = box, n >= 8
                 break
+            last = hit
         if chosen is None:
             result[i] = Placement(bubble, _beside(bubble, w, h)[0], True, clear=False)
             continue

@@ -208,23 +208,28 @@ def _margins(preset: Preset, with_text: bool, footnote_lines: int, legend: int =
     return {"l": font * 6.8, "r": font * 1.5, "t": top, "b": bottom}
 
 
-def _add_footnote(fig: go.Figure, preset: Preset, margins: dict, lines: list[str]) -> None:
+def _footnote(preset: Preset, margins: dict, lines: list[str]) -> dict:
+    """The footnote as an annotation dict, at the foot of the figure, left-aligned."""
     plot_w = preset.width - margins["l"] - margins["r"]
     plot_h = preset.height - margins["t"] - margins["b"]
     font = preset.font_size
     top_px = preset.height - 4 - len(lines) * font * 1.15  # from the top of the figure
-    fig.add_annotation(
-        text="<br>".join(_t(line) for line in lines),
-        xref="paper",
-        yref="paper",
-        x=-(margins["l"] - 8) / plot_w,
-        y=(preset.height - margins["b"] - top_px) / plot_h + 0,
-        xanchor="left",
-        yanchor="top",
-        align="left",
-        showarrow=False,
-        font={"size": font * 0.85, "color": MUTED},
-    )
+    return {
+        "text": "<br>".join(_t(line) for line in lines),
+        "xref": "paper",
+        "yref": "paper",
+        "x": -(margins["l"] - 8) / plot_w,
+        "y": (preset.height - margins["b"] - top_px) / plot_h,
+        "xanchor": "left",
+        "yanchor": "top",
+        "align": "left",
+        "showarrow": False,
+        "font": {"size": font * 0.85, "color": MUTED},
+    }
+
+
+def _add_footnote(fig: go.Figure, preset: Preset, margins: dict, lines: list[str]) -> None:
+    fig.add_annotation(**_footnote(preset, margins, lines))
 
 
 def _legend_y(margins: dict, preset: Preset) -> float:
@@ -302,9 +307,11 @@ def map_figure(
     preset: str = "memo",
     with_text: bool = True,
     colours: Mapping[str, str] | None = None,
-) -> go.Figure:
-    """The portfolio map as a memo chart.
+) -> dict:
+    """The portfolio map as a memo chart: a figure dict that Kaleido renders as it is.
 
+    A plain dict, not go.Figure: plotly.py validates every property it is given, and
+    for a map of 40 bubbles that validation alone took longer than Kaleido's render.
     ``colours`` maps a point's colour key to a colour; by default quadrant keys get
     their quadrant colour and any other key (a sector) the Okabe–Ito palette in order.
     Unscored points are never drawn in a quadrant: the caller mentions them in the footnote.
@@ -316,21 +323,19 @@ def map_figure(
     key_names = {q: rubric.label(q) for q in QUADRANT_COLOURS}
     # Coloured by quadrant, the shaded and named quadrants are the key: no legend entries.
     by_quadrant = all(key in QUADRANT_COLOURS for key in keys)
+    boundary_dates = scoring.project_boundary_dates(as_of)
     boundary_names = [
         f"Boundary {day:%b %Y}" if n == 0 else f"Boundary +{n} year{'s' * (n > 1)}"
-        for n, day in enumerate(scoring.project_boundary_dates(as_of))
+        for n, day in enumerate(boundary_dates)
     ]
     legend = boundary_names + ([] if by_quadrant else [key_names.get(k, k) for k in keys])
     note_lines = _wrap(text.footnote, p.width - 16, font * 0.85) if with_text else []
     margins = _margins(p, with_text, len(note_lines), legend_rows(legend, p))
     frame = labels.Frame(p.width, p.height, margins["l"], margins["r"], margins["t"], margins["b"])
-    fig = go.Figure()
-    fig.update_layout(**_base_layout(p, text, margins, with_text))
-    fig.update_layout(
-        xaxis=_axis(X_TITLE, font),
-        yaxis=_axis(Y_TITLE.replace(" (", "<br>("), font),
-    )
-    fig.update_layout(legend_y=_legend_y(margins, p))
+    layout = _base_layout(p, text, margins, with_text)
+    layout["xaxis"] = _axis(X_TITLE, font)
+    layout["yaxis"] = _axis(Y_TITLE.replace(" (", "<br>("), font)
+    layout["legend"]["y"] = _legend_y(margins, p)
 
     # Quadrants: light shading and their names in the outer corners.
     shades = {
@@ -339,43 +344,63 @@ def map_figure(
         scoring.COMMODITY_TOKENS: (0, 50, 0, 50),
         scoring.SPECIALIST_MODELS: (0, 50, 50, 100),
     }
-    for quadrant, (x0, x1, y0, y1) in shades.items():
-        fig.add_shape(
-            type="rect",
-            x0=x0,
-            x1=x1,
-            y0=y0,
-            y1=y1,
-            fillcolor=QUADRANT_COLOURS[quadrant],
-            opacity=0.09,
-            line_width=0,
-            layer="below",
-        )
-    fig.add_hline(y=50, line={"color": "#999999", "width": 0.8})
-    fig.add_vline(x=50, line={"color": "#999999", "width": 0.8})
+    divider = {"color": "#999999", "width": 0.8}
+    shapes: list[dict] = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "y",
+            "x0": x0,
+            "x1": x1,
+            "y0": y0,
+            "y1": y1,
+            "fillcolor": QUADRANT_COLOURS[quadrant],
+            "opacity": 0.09,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for quadrant, (x0, x1, y0, y1) in shades.items()
+    ]
+    shapes.append(
+        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": 50, "y1": 50,
+         "line": divider}
+    )  # fmt: skip
+    shapes.append(
+        {"type": "line", "xref": "x", "x0": 50, "x1": 50, "yref": "paper", "y0": 0, "y1": 1,
+         "line": divider}
+    )  # fmt: skip
+    notes: list[dict] = []
     obstacles = []
     for label, x, y, xanchor, yanchor in _quadrant_corners(rubric):
-        fig.add_annotation(
-            text=f"<b>{_t(label)}</b>",
-            x=x,
-            y=y,
-            xanchor=xanchor,
-            yanchor=yanchor,
-            showarrow=False,
-            font={"size": font, "color": MUTED},
+        notes.append(
+            {
+                "text": f"<b>{_t(label)}</b>",
+                "x": x,
+                "y": y,
+                "xref": "x",
+                "yref": "y",
+                "xanchor": xanchor,
+                "yanchor": yanchor,
+                "showarrow": False,
+                "font": {"size": font, "color": MUTED},
+            }
         )
         obstacles.append(_quadrant_box(frame, label, x, y, xanchor, yanchor, font * 1.05))
 
     # The boundary today and projected: lines in the legend, named by their date.
-    for n, day in enumerate(scoring.project_boundary_dates(as_of)):
+    data: list[dict] = []
+    for n, day in enumerate(boundary_dates):
         xs, ys = _boundary_segment(day, rubric)
-        fig.add_scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            name=boundary_names[n],
-            line={"color": INK, "width": 1.2, "dash": BOUNDARY_DASHES[n % 3]},
-            hoverinfo="skip",
+        data.append(
+            {
+                "type": "scatter",
+                "x": xs,
+                "y": ys,
+                "mode": "lines",
+                "name": boundary_names[n],
+                "line": {"color": INK, "width": 1.2, "dash": BOUNDARY_DASHES[n % 3]},
+                "hoverinfo": "skip",
+            }
         )
 
     diameters = bubble_diameters([pt.size_value for pt in drawn], p)
@@ -386,26 +411,26 @@ def map_figure(
             palette[key] = QUADRANT_COLOURS.get(key) or next(spare, "#999999")
     for key in keys:
         idx = [i for i, pt in enumerate(drawn) if pt.colour_key == key]
-        fig.add_scatter(
-            x=[drawn[i].x for i in idx],
-            y=[drawn[i].y for i in idx],
-            mode="markers",
-            name=_t(key_names.get(key, key)),
-            showlegend=not by_quadrant,
-            text=[_t(drawn[i].label) for i in idx],
-            hoverinfo="text",
-            marker={
-                "size": [diameters[i] for i in idx],
-                "color": palette[key],
-                # Opacity by confidence, never so faint that a bubble disappears.
-                "opacity": [0.35 + 0.6 * drawn[i].confidence for i in idx],
-                "line": {"color": "white", "width": 0.8},
-            },
+        data.append(
+            {
+                "type": "scatter",
+                "x": [drawn[i].x for i in idx],
+                "y": [drawn[i].y for i in idx],
+                "mode": "markers",
+                "name": _t(key_names.get(key, key)),
+                "showlegend": not by_quadrant,
+                "text": [_t(drawn[i].label) for i in idx],
+                "hoverinfo": "text",
+                "marker": {
+                    "size": [diameters[i] for i in idx],
+                    "color": palette[key],
+                    # Opacity by confidence, never so faint that a bubble disappears.
+                    "opacity": [0.35 + 0.6 * drawn[i].confidence for i in idx],
+                    "line": {"color": "white", "width": 0.8},
+                },
+            }
         )
 
-    # Plotly validates every add_* call (milliseconds each): collect, then add at once.
-    notes: list[dict] = []
-    lines: list[dict] = []
     # Trails: where each point was, an arrow that stops at the bubble's edge.
     for pt, d in zip(drawn, diameters, strict=True):
         if pt.trail_from is None or pt.trail_from == (pt.x, pt.y):
@@ -435,6 +460,8 @@ def map_figure(
         cx, cy = frame.to_px(pt.x, pt.y)
         bubbles.append(labels.Bubble(cx, cy, d / 2 + 0.8, pt.label))
     for placement in labels.place_labels(bubbles, frame, font * 0.9, obstacles):
+        if not placement.clear:
+            continue  # no free spot near it: hover and the CSV still name it
         cx, cy = placement.box.center
         lx, ly = frame.to_data(cx, cy)
         if placement.moved:
@@ -445,9 +472,11 @@ def map_figure(
             sx = bx + (ex - bx) * placement.bubble.radius / dist
             sy = by + (ey - by) * placement.bubble.radius / dist
             (x0, y0), (x1, y1) = frame.to_data(sx, sy), frame.to_data(ex, ey)
-            lines.append(
+            shapes.append(
                 {
                     "type": "line",
+                    "xref": "x",
+                    "yref": "y",
                     "x0": x0,
                     "y0": y0,
                     "x1": x1,
@@ -460,18 +489,19 @@ def map_figure(
                 "text": _t(placement.bubble.text),
                 "x": lx,
                 "y": ly,
+                "xref": "x",
+                "yref": "y",
                 "xanchor": "center",
                 "yanchor": "middle",
                 "showarrow": False,
                 "font": {"size": font * 0.9, "color": INK},
             }
         )
-    fig.update_layout(
-        annotations=[*fig.layout.annotations, *notes], shapes=[*fig.layout.shapes, *lines]
-    )
     if with_text:
-        _add_footnote(fig, p, margins, note_lines)
-    return fig
+        notes.append(_footnote(p, margins, note_lines))
+    layout["annotations"] = notes
+    layout["shapes"] = shapes
+    return {"data": data, "layout": layout}
 
 
 def waterfall_steps(

@@ -83,7 +83,7 @@ def stop_server() -> None:
             kaleido.stop_sync_server(silence_warnings=True)
 
 
-def _render(fig: go.Figure, fmt: str, scale: float) -> bytes:
+def _render(fig: go.Figure | dict, fmt: str, scale: float) -> bytes:
     import kaleido
 
     with _lock:
@@ -106,17 +106,18 @@ def _png_with_dpi(png: bytes, dpi: int) -> bytes:
     return png[:header_end] + chunk + png[header_end:]
 
 
-def _svg_in_inches(svg: bytes, fig: go.Figure) -> bytes:
+def _svg_in_inches(svg: bytes, fig: go.Figure | dict) -> bytes:
     """Give the SVG its physical size: one user unit is one point (figures are laid out in pt)."""
-    width_in = fig.layout.width / memo.PX_PER_INCH
-    height_in = fig.layout.height / memo.PX_PER_INCH
+    layout = fig["layout"] if isinstance(fig, dict) else fig.layout
+    width_in = layout["width"] / memo.PX_PER_INCH
+    height_in = layout["height"] / memo.PX_PER_INCH
     head, rest = svg.split(b">", 1)
     head = re.sub(rb' width="[^"]*"', f' width="{width_in:g}in"'.encode(), head, count=1)
     head = re.sub(rb' height="[^"]*"', f' height="{height_in:g}in"'.encode(), head, count=1)
     return head + b">" + rest
 
 
-def render(fig: go.Figure, fmt: str) -> bytes:
+def render(fig: go.Figure | dict, fmt: str) -> bytes:
     """The figure as PNG (300 dpi: inches x 300 pixels), SVG, or PDF (inches x 72 points)."""
     if fmt == "png":
         return _png_with_dpi(_render(fig, "png", DPI / memo.PX_PER_INCH), DPI)

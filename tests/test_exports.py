@@ -95,7 +95,7 @@ def test_waterfall_steps_add_up_from_50_to_the_final_score():
     ("size", "pixels"), [("memo", (1950, 1350)), ("slide", (3999, 2250)), ("square", (1800, 1800))]
 )
 def test_map_png_is_300_dpi_at_each_preset(kaleido_server, portfolio, size, pixels):
-    response = portfolio["client"].get(_map_url("png", portfolio["fund"], size=size))
+    response = portfolio["client"].get(_map_url("png", portfolio["fund"], preset=size))
     assert response.status_code == 200
     png = response.content
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -115,7 +115,7 @@ def test_map_svg_parses_and_names_every_company(kaleido_server, portfolio):
 
 
 def test_map_pdf_has_one_page_the_size_of_the_preset(kaleido_server, portfolio):
-    response = portfolio["client"].get(_map_url("pdf", portfolio["fund"], size="square"))
+    response = portfolio["client"].get(_map_url("pdf", portfolio["fund"], preset="square"))
     reader = PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
@@ -187,3 +187,137 @@ def test_without_chromium_the_export_says_what_to_install(portfolio, monkeypatch
 
 def test_unknown_format_is_not_found(portfolio):
     assert portfolio["client"].get(_map_url("gif", portfolio["fund"])).status_code == 404
+
+
+def _task_of(portfolio):
+    from assessments.models import Task
+
+    return Task.objects.get(company__name="Acme Legal")
+
+
+def test_task_waterfall_exports_as_svg_png_and_pdf(kaleido_server, portfolio):
+    task = _task_of(portfolio)
+    client = portfolio["client"]
+    url = reverse("export_task_waterfall", args=[task.id, "svg"]) + f"?as_of={AS_OF}"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "acme-legal-review-0-waterfall.svg" in response["Content-Disposition"]
+    texts = " ".join("".join(el.itertext()) for el in ET.fromstring(response.content).iter())
+    assert "Acme Legal: Review 0" in texts and "Frontier (x)" in texts
+    png = client.get(reverse("export_task_waterfall", args=[task.id, "png"]) + "?preset=square")
+    assert struct.unpack(">II", png.content[16:24]) == (1800, 1800)
+    pdf = client.get(reverse("export_task_waterfall", args=[task.id, "pdf"]) + "?preset=slide")
+    page = PdfReader(io.BytesIO(pdf.content)).pages[0]
+    assert float(page.mediabox.width) == pytest.approx(13.33 * 72, abs=1)
+
+
+def test_company_history_exports_with_its_title(kaleido_server, portfolio):
+    from assessments import services
+    from assessments.models import Company
+
+    services.rescore_companies(
+        company_ids=[c.id for c in Company.objects.filter(fund=portfolio["fund"])]
+    )
+    company = Company.objects.get(name="Beacon Health")
+    response = portfolio["client"].get(reverse("export_company_history", args=[company.id, "svg"]))
+    assert response.status_code == 200
+    root = ET.fromstring(response.content)
+    assert root.get("width") == "6.5in"
+    assert any("Beacon Health: score history" in "".join(el.itertext()) for el in root.iter())
+    pdf = portfolio["client"].get(reverse("export_company_history", args=[company.id, "pdf"]))
+    assert len(PdfReader(io.BytesIO(pdf.content)).pages) == 1
+
+
+def test_export_menus_carry_the_map_query_and_sit_beside_each_chart(portfolio):
+    client, fund = portfolio["client"], portfolio["fund"]
+    page = client.get(reverse("home") + f"?fund={fund.id}&sector=Legal", HTTP_HX_REQUEST="true")
+    html = page.content.decode()
+    assert 'class="export-menu"' in html
+    assert f"/exports/map.svg?fund={fund.id}&amp;sector=Legal&amp;preset=memo" in html
+    assert "map.pptx?" in html and "map.csv?" in html
+    full = client.get(reverse("home")).content.decode()
+    assert reverse("ic_pack", args=[fund.id]) in full
+    company = _task_of(portfolio).company
+    detail = client.get(reverse("company_detail", args=[company.id])).content.decode()
+    assert reverse("export_company_history", args=[company.id, "png"]) in detail
+    assert reverse("export_task_waterfall", args=[_task_of(portfolio).id, "pdf"]) in detail
+
+
+def test_without_chromium_the_menu_says_what_to_install(portfolio, monkeypatch):
+    monkeypatch.setattr(rendering, "browser_path", lambda: None)
+    html = portfolio["client"].get(reverse("home")).content.decode()
+    assert "apt-get install chromium" in html
+    assert "/exports/map.png" not in html and "/exports/map.csv" in html
+
+
+def test_expired_ic_packs_are_deleted_with_their_files(portfolio, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assessments import tasks
+
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "packs").mkdir()
+    old_file, new_file = tmp_path / "packs/old.pdf", tmp_path / "packs/new.pdf"
+    old_file.write_bytes(b"%PDF")
+    new_file.write_bytes(b"%PDF")
+    fund, user = portfolio["fund"], portfolio["user"]
+    old = ICPack.objects.create(fund=fund, requested_by=user, as_of=date(2026, 6, 30))
+    old.file = "packs/old.pdf"
+    old.save()
+    ICPack.objects.filter(id=old.id).update(created_at=timezone.now() - timedelta(days=1, hours=1))
+    fresh = ICPack.objects.create(fund=fund, requested_by=user, as_of=date(2026, 6, 30))
+    fresh.file = "packs/new.pdf"
+    fresh.save()
+    assert tasks.sweep_ic_packs.delay().get() == 1
+    assert list(ICPack.objects.values_list("id", flat=True)) == [fresh.id]
+    assert not old_file.exists() and new_file.exists()
+
+
+@pytest.fixture
+def broker_in_environment(redis_broker, monkeypatch):
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration,
+    # so the producer in this process must see the test broker there too.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_broker)
+    yield
+    from moatapp.celery import app
+
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ic_pack_is_built_by_a_real_worker(
+    kaleido_server, settings, tmp_path, broker_in_environment, celery_worker
+):
+    import time
+
+    from django.test import Client
+
+    settings.MEDIA_ROOT = tmp_path
+    fund = FundFactory(name="Fund Worker")
+    member = UserFactory(username="worker-partner")
+    MembershipFactory(user=member, fund=fund, role=Role.PARTNER)
+    task = TaskFactory(company=CompanyFactory(fund=fund, name="Solo Co"))
+    EvidenceFactory(task=task, factor="system_access", strength=3)
+    client = Client()
+    client.force_login(member)
+    response = client.post(
+        reverse("ic_pack", args=[fund.id]), {"as_of": AS_OF}, HTTP_HX_REQUEST="true"
+    )
+    assert b"<progress" in response.content or b"Download" in response.content
+    pack = ICPack.objects.get(fund=fund)
+    deadline = time.monotonic() + 60
+    while (
+        pack.status not in (ICPackStatus.DONE, ICPackStatus.FAILED) and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+        pack.refresh_from_db()
+    assert pack.status == ICPackStatus.DONE, pack.error
+    progress = client.get(reverse("ic_pack_progress", args=[pack.id]))
+    assert b"Download the IC pack" in progress.content
+    download = client.get(reverse("ic_pack_download", args=[pack.id]))
+    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
+    assert len(reader.pages) == 2
+    assert "Solo Co" in reader.pages[1].extract_text()

@@ -290,15 +290,17 @@ def test_svg_exports_carry_hostile_text_only_as_escaped_text():
 @pytest.mark.django_db
 def test_ic_pack_pages_draw_fund_text_as_text():
     from assessments import export_data, icpack
+    from assessments.selectors_map import MapFilters
 
     world = hostile_setup()
     data = export_data.map_data(
-        world.users[PARTNER], export_data.MapQuery(as_of=date.today(), fund=world.fund.pk)
+        world.users[PARTNER], MapFilters(as_of=date.today(), fund=world.fund.pk)
     )
     figures = [export_data.map_figure(data, preset="slide"), *icpack._company_pages(data)]
     assert len(figures) == 2
     for figure in figures:
-        payload = figure.to_plotly_json()
+        # The memo map is built as a plain dict; the other pages as plotly figures.
+        payload = figure if isinstance(figure, dict) else figure.to_plotly_json()
         assert_plotly_text_inert(payload, "IC pack page")
         shown = " ".join(html_lib.unescape(s) for s in strings_in(payload))
         assert "<script>alert(" in shown, "the hostile names are drawn, as text"

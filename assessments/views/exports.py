@@ -1,17 +1,19 @@
 """Exports: charts as PNG, SVG, PDF and a slide, the map's table as CSV, IC packs.
 
-Thin: the filters are parsed by export_data, the figures built by memo, the files
-rendered by rendering. Every read is scoped through access.py.
+Thin: the filters are parsed by map_filters (as for the map itself), the figures
+built by memo, the files rendered by rendering. Every read is scoped through access.py.
 """
 
 import io
+from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import access, export_data, exports, icpack, memo, rendering, tasks
+from .. import access, export_data, exports, icpack, memo, rendering, selectors, tasks
+from ..map_filters import parse_filters
 from ..models import Fund, ICPack
 
 CHART_FORMATS = ("png", "svg", "pdf")
@@ -24,8 +26,13 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
 
 
 def _preset(request: HttpRequest) -> str:
-    size = request.GET.get("size", "memo")
-    return size if size in memo.PRESETS else "memo"
+    # "preset", not "size": the map's query string already uses size for bubble size.
+    preset = request.GET.get("preset", "memo")
+    return preset if preset in memo.PRESETS else "memo"
+
+
+def _as_of(params) -> date:
+    return parse_filters(params).as_of or selectors.today()
 
 
 def _file(content: bytes, fmt: str, name: str) -> HttpResponse:
@@ -51,10 +58,10 @@ def _chart(figure, fmt: str, name: str) -> HttpResponse:
 def export_map(request: HttpRequest, fmt: str) -> HttpResponse:
     """The map exactly as filtered (query string = the map's filters) in one format."""
     _check_format(fmt, MAP_FORMATS)
-    query = export_data.MapQuery.from_params(request.GET)
-    if query.fund is not None and access.role_in(request.user, query.fund) is None:
+    filters = parse_filters(request.GET)
+    if filters.fund is not None and access.role_in(request.user, filters.fund) is None:
         raise Http404("No such fund.")
-    data = export_data.map_data(request.user, query)
+    data = export_data.map_data(request.user, filters)
     name = export_data.filename(data, fmt)
     if fmt == "csv":
         out = io.StringIO()
@@ -76,9 +83,8 @@ def export_map(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_GET
 def export_task_waterfall(request: HttpRequest, task_id: int, fmt: str) -> HttpResponse:
     _check_format(fmt, CHART_FORMATS)
-    query = export_data.MapQuery.from_params(request.GET)
     figure, name = export_data.waterfall_figure(
-        request.user, task_id, query.as_of, _preset(request)
+        request.user, task_id, _as_of(request.GET), _preset(request)
     )
     return _chart(figure, fmt, name)
 
@@ -101,8 +107,9 @@ def ic_pack(request: HttpRequest, fund_id: int) -> HttpResponse:
     """GET: the fund's recent packs; POST: start building one (fund members only)."""
     fund = access.get_scoped_or_404(Fund.objects.all(), request.user, id=fund_id)
     if request.method == "POST":
-        as_of = export_data.MapQuery.from_params(request.POST).as_of
-        pack = ICPack.objects.create(fund=fund, requested_by=request.user, as_of=as_of)
+        pack = ICPack.objects.create(
+            fund=fund, requested_by=request.user, as_of=_as_of(request.POST)
+        )
         tasks.build_ic_pack.delay_on_commit(pack.id)
         if request.htmx:
             return render(request, "assessments/exports/ic_pack.html#progress", {"pack": pack})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -18,7 +17,8 @@ from django.views.decorators.http import require_safe
 
 from .. import access, charts, scoring, selectors
 from .. import selectors_map as sm
-from ..models import Company, CompanyStatus, Quadrant, Task
+from ..map_filters import parse_filters
+from ..models import Company, Task
 from ..templatetags.moat import runway
 
 TABLE_COLUMNS = (
@@ -39,44 +39,6 @@ TABLE_COLUMNS = (
 # still draws every point.
 TABLE_LIMIT = 500
 NUMERIC_COLUMNS = {"x", "y", "runway", "confidence", "evidence", "size"}
-
-
-class MapFilterForm(forms.Form):
-    """The query string of the map; anything unreadable falls back to the default."""
-
-    fund = forms.IntegerField(required=False)
-    sector = forms.CharField(required=False)
-    stage = forms.CharField(required=False)
-    status = forms.ChoiceField(required=False, choices=[("", "")] + CompanyStatus.choices)
-    lead = forms.IntegerField(required=False)
-    quadrant = forms.ChoiceField(required=False, choices=[("", "")] + Quadrant.choices)
-    as_of = forms.DateField(required=False)
-    since = forms.DateField(required=False)
-    per = forms.ChoiceField(required=False, choices=[(sm.COMPANY, ""), (sm.TASK, "")])
-    size = forms.ChoiceField(required=False, choices=[(sm.CHECK_SIZE, ""), (sm.ARR, "")])
-    colour = forms.ChoiceField(required=False, choices=[(sm.BY_QUADRANT, ""), (sm.BY_SECTOR, "")])
-    sort = forms.CharField(required=False)
-
-
-def parse_filters(query: QueryDict) -> sm.MapFilters:
-    form = MapFilterForm(query)
-    form.is_valid()
-    data = {name: form.cleaned_data.get(name) for name in form.fields if name in form.cleaned_data}
-    sort = data.get("sort") or "name"
-    return sm.MapFilters(
-        fund=data.get("fund"),
-        sector=data.get("sector") or "",
-        stage=data.get("stage") or "",
-        status=data.get("status") or "",
-        lead=data.get("lead"),
-        quadrant=data.get("quadrant") or "",
-        as_of=data.get("as_of"),
-        since=data.get("since"),
-        per=data.get("per") or sm.COMPANY,
-        size_by=data.get("size") or sm.CHECK_SIZE,
-        colour_by=data.get("colour") or sm.BY_QUADRANT,
-        sort=sort if sort.lstrip("-") in sm.SORT_KEYS else "name",
-    )
 
 
 def _chart_point(point: sm.MapPoint, rubric: scoring.Rubric, colour_by: str) -> charts.ChartPoint:
