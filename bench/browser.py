@@ -98,6 +98,7 @@ def measure_redraw(base_url: str, session_key: str, runs: int, fund_id: int):
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         for label, name, values, start in changes:
             page.goto(base_url + start)
             page.wait_for_function("() => document.querySelector('#map-chart .main-svg')")
@@ -116,7 +117,7 @@ def measure_redraw(base_url: str, session_key: str, runs: int, fund_id: int):
             steps = ", ".join(
                 f"{step} {statistics.median(m[step] for m in marks):.0f}" for step in STEPS
             )
-            detail = f"{max(labels)} labels; fragment {size / 1024:.0f} KiB; ms: {steps}"
+            detail = f"{max(labels)} labels; region {size / 1000:.0f}k chars; ms: {steps}"
             results.append((label, times, min(bubbles), detail))
         browser.close()
         if errors:

@@ -184,7 +184,7 @@ def save_evidence(browser: Browser, company_id: int, task_id: int, rng, note: st
     token = CSRF_INPUT.search(page) if status == 200 else None
     if token is None:
         print(f"no evidence form on company {company_id}: {status}", file=sys.stderr)
-        results.record("evidence save", 0.0, status if status and status >= 400 else None)
+        results.record("evidence save", 0.0, status if status != 200 else None)
         return
     form = {
         "csrfmiddlewaretoken": token.group(1),

@@ -54,15 +54,38 @@ REPEAT = 10
 LATENCY_SAMPLES = 20
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-# Pages measured as (label, URL name, URL kwargs, query string, headers); {fund},
+# Pages measured as (label, URL name, URL kwargs, query string, headers, target); {fund},
 # {company}, {past} and {since} are filled in from the built portfolio.
+TODAY_TARGET = "target <= 150 ms"
 PAGES_TO_MEASURE = [
-    ("map page `/`", "home", {}, "", {}),
-    ("map fragment: one fund, one sector", "home", {}, "?fund={fund}&sector=Legal", HTMX),
-    ("map fragment: per task (10,000)", "home", {}, "?per=task&sort=-x", HTMX),
-    ("map fragment: trails since 2 years", "home", {}, "?since={since}", HTMX),
-    ("portfolio page", "portfolio", {}, "", {}),
-    ("company page", "company_detail", {"pk": "{company}"}, "", {}),
+    ("map page `/`", "home", {}, "", {}, TODAY_TARGET),
+    ("map fragment, all 1,000, today", "home", {}, "", HTMX, TODAY_TARGET),
+    (
+        "map fragment: one fund, one sector",
+        "home",
+        {},
+        "?fund={fund}&sector=Legal",
+        HTMX,
+        TODAY_TARGET,
+    ),
+    ("map fragment: per task (10,000)", "home", {}, "?per=task&sort=-x", HTMX, "no target"),
+    (
+        "map fragment: trails since 2 years",
+        "home",
+        {},
+        "?since={since}",
+        HTMX,
+        "scores then, in SQL",
+    ),
+    ("portfolio page", "portfolio", {}, "", {}, "no target"),
+    (
+        "company page (10 tasks, ~500 notes)",
+        "company_detail",
+        {"pk": "{company}"},
+        "",
+        {},
+        "no target",
+    ),
 ]
 # The time slider's fragment, compared with the scoring floor as of the same date.
 PAST_FRAGMENT = ("home", "?as_of={past}")
@@ -282,7 +305,7 @@ def main() -> None:
         client.force_login(user)
         bare_time, bare_queries = measure_page(client, reverse("bench-bare"))
         rows.append(("bare Django view (floor)", ms(bare_time), f"{bare_queries} queries", ""))
-        for label, name, kwargs, query, headers in PAGES_TO_MEASURE:
+        for label, name, kwargs, query, headers, target in PAGES_TO_MEASURE:
             url = reverse(name, kwargs={k: v.format(**values) for k, v in kwargs.items()})
             page_time, page_queries = measure_page(client, url + query.format(**values), headers)
             rows.append(
@@ -290,9 +313,7 @@ def main() -> None:
                     label,
                     ms(page_time),
                     f"{page_queries} queries",
-                    f"target <= 150 ms; bare view + {ms(page_time - bare_time)}"
-                    if name == "home"
-                    else f"bare view + {ms(page_time - bare_time)}",
+                    f"{target}; bare view + {ms(page_time - bare_time)}",
                 )
             )
         name, query = PAST_FRAGMENT
