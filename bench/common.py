@@ -28,6 +28,9 @@ def prepare(default_database_url: str) -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moatapp.settings")
     os.environ["CELERY_BROKER_URL"] = ""  # inline until a script points it at its Redis
     os.environ["SECURE_COOKIES"] = "false"
+    # Plain HTTP on loopback: with production's default every page answers a 301 to https.
+    os.environ["SECURE_SSL_REDIRECT"] = "false"
+    (ROOT / "var" / "static").mkdir(parents=True, exist_ok=True)
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     url = os.environ["DATABASE_URL"]
@@ -105,6 +108,59 @@ def celery_worker(broker_url: str, name: str = "bench"):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def signed_in_session(user) -> str:
+    """A server-side session already signed in as user: its key, for a sessionid cookie."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def wait_for_http(port: int, timeout: float = 30) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("gunicorn did not answer /healthz")
+
+
+@contextmanager
+def gunicorn_server(port: int, broker_url: str = "", log_name: str = "gunicorn"):
+    """gunicorn (moatapp/gunicorn.conf.py) on a loopback port, answering /healthz."""
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": broker_url,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    (ROOT / "var").mkdir(exist_ok=True)
+    with open(ROOT / "var" / f"{log_name}.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "moatapp.wsgi:application",
+             "--config", "moatapp/gunicorn.conf.py"],
+            cwd=ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+        try:
+            wait_for_http(port)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -2,10 +2,13 @@
 
 Starts its own Redis on a spare port, gunicorn (moatapp/gunicorn.conf.py) and two
 `celery -A moatapp worker` processes against its own PostgreSQL database; 50 users
-(members of two funds) run for DURATION seconds: 70 % portfolio/map views, 20 % company
-views, 10 % evidence saves. Bounded and self-stopping. Prints requests, errors and
-p50/p95 per kind, then checks that every saved note is present, the queue drained and
-every stored score equals a from-scratch recompute. Exit status 1 on a failed check.
+(associates, half in each of two funds) run for DURATION seconds over real HTTP:
+70 % map views (`/` with varied filters, half of them htmx fragments), 20 % company
+pages, 10 % evidence saves through the company page's form (POST to the task's
+evidence URL with the page's CSRF token and the HX-Request header). Bounded and
+self-stopping. Prints requests, errors and p50/p95 per kind, then checks that every
+saved note is present (each note carries a unique marker), the queue drained and every
+stored score equals a from-scratch recompute. Exit status 1 on a failed check.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/moatmap_load python bench/load.py
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
-import subprocess
+import re
 import sys
 import threading
 import time
@@ -23,20 +26,21 @@ from collections import defaultdict
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    ROOT,
     build_portfolio,
     celery_worker,
+    gunicorn_server,
     ms,
     percentile,
     prepare,
     print_table,
     redis_server,
+    signed_in_session,
     spare_port,
-    use_broker,
 )
 
 USERS = 50
@@ -45,25 +49,17 @@ FUNDS = 2
 COMPANIES = 200
 TASKS_PER_COMPANY = 10
 EVIDENCE = 100_000
-
-# Where each kind of request goes. The map page at "/" and the company page are built on
-# other branches: point MAP_PATH at "/" and COMPANY_PATH at the company page once merged.
-MAP_PATH = "/portfolio/"
-COMPANY_PATH = "/portfolio/?fund={fund}"
-# No HTTP endpoint saves evidence on this branch yet, so saves go through the service
-# layer (services.evidence_create) from this process against the same database and broker.
-# Replace save_evidence() with a POST once the evidence form is merged.
+SECTORS = ("Legal", "Health", "Finance", "Logistics")  # as build_portfolio names them
+FACTORS = ("system_access", "public_benchmark", "private_eval", "user_habit")
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+MARKER = re.compile(r"\[\d+-\d+\]")
+CSRF_COOKIE = re.compile(r"csrftoken=([^;]+)")
 
 prepare("postgres://postgres@127.0.0.1:5432/moatmap_load")
 
-from django.contrib.auth import (  # noqa: E402
-    BACKEND_SESSION_KEY,
-    HASH_SESSION_KEY,
-    SESSION_KEY,
-    get_user_model,
-)
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 from assessments import selectors, services  # noqa: E402
 from assessments.models import Company, Evidence, Fund, Membership, Role, Task  # noqa: E402
@@ -78,12 +74,7 @@ def members() -> list[tuple[object, int, str]]:
         fund = funds[i % len(funds)]
         user = User.objects.create(username=f"load{i}", is_active=True)
         Membership.objects.create(user=user, fund=fund, role=Role.ASSOCIATE)
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        result.append((user, fund.id, session.session_key))
+        result.append((user, fund.id, signed_in_session(user)))
     return result
 
 
@@ -98,85 +89,135 @@ class Results:
     def record(self, kind: str, seconds: float, status: int | None) -> None:
         with self.lock:
             self.times[kind].append(seconds)
-            if status is None or status >= 400:
+            # Every request here should answer 200: a redirect is an error too.
+            if status != 200:
                 self.errors[kind] += 1
             if status is None or status >= 500:
                 self.server_errors[kind] += 1
 
 
+class Browser:
+    """One user's keep-alive connection with its cookies (session, then CSRF)."""
+
+    def __init__(self, port: int, session_key: str) -> None:
+        self.port = port
+        self.cookies = {"sessionid": session_key}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def request(self, method: str, path: str, body: str | None = None, headers=None):
+        """(status, text); status None when the connection failed."""
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            headers = {"Cookie": cookie, **(headers or {})}
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            text = response.read().decode()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            return None, ""
+        for header in response.headers.get_all("Set-Cookie") or []:
+            if found := CSRF_COOKIE.match(header):
+                self.cookies["csrftoken"] = found.group(1)
+        return response.status, text
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def map_path(rng: random.Random, fund_id: int) -> tuple[str, dict]:
+    """The map with a filter a person might pick; half of the requests as htmx fragments."""
+    params = rng.choice(
+        [
+            {},
+            {"fund": fund_id},
+            {"sector": rng.choice(SECTORS)},
+            {"fund": fund_id, "sector": rng.choice(SECTORS)},
+            {"per": "task", "sort": "-x"},
+            {"as_of": (selectors.today() - timedelta(days=rng.randint(30, 700))).isoformat()},
+            {"colour": "sector", "size": "arr"},
+        ]
+    )
+    headers = {"HX-Request": "true"} if rng.random() < 0.5 else {}
+    return reverse("home") + ("?" + urlencode(params) if params else ""), headers
+
+
 def simulate(user, fund_id: int, session_key: str, port: int, deadline: float, results: Results):
     rng = random.Random(user.pk)
-    tasks = list(Task.objects.filter(company__fund_id=fund_id).values_list("id", flat=True))
+    companies: dict[int, list[int]] = defaultdict(list)
+    for task_id, company_id in Task.objects.filter(company__fund_id=fund_id).values_list(
+        "id", "company_id"
+    ):
+        companies[company_id].append(task_id)
+    company_ids = sorted(companies)
     # Hand the connection back to the pool between uses: 50 threads share 10 connections.
     connections.close_all()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Cookie": f"sessionid={session_key}"}
+    browser = Browser(port, session_key)
     n = 0
     try:
         while time.monotonic() < deadline:
             roll = rng.random()
-            if roll < 0.10:
-                n += 1
-                note = f"load note {user.username} #{n}"
+            if roll < 0.70:
+                path, headers = map_path(rng, fund_id)
                 started = time.perf_counter()
-                try:
-                    save_evidence(user, rng.choice(tasks), rng, note)
-                    results.record("evidence save", time.perf_counter() - started, 200)
-                    with results.lock:
-                        results.saved_notes.append(note)
-                except Exception as exc:  # counted as a server error and reported
-                    print(f"save failed: {exc!r}", file=sys.stderr)
-                    results.record("evidence save", time.perf_counter() - started, None)
-                finally:
-                    connections.close_all()
-                continue
-            kind, path = (
-                ("map view", MAP_PATH)
-                if roll < 0.80
-                else ("company view", COMPANY_PATH.format(fund=fund_id))
-            )
-            started = time.perf_counter()
-            status = None
-            try:
-                conn.request("GET", path, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            results.record(kind, time.perf_counter() - started, status)
+                status, _ = browser.request("GET", path, headers=headers)
+                results.record("map view", time.perf_counter() - started, status)
+            elif roll < 0.90:
+                company_id = rng.choice(company_ids)
+                started = time.perf_counter()
+                status, _ = browser.request("GET", reverse("company_detail", args=[company_id]))
+                results.record("company view", time.perf_counter() - started, status)
+            else:
+                company_id = rng.choice(company_ids)
+                n += 1
+                note = f"load note {user.username} #{n} [{user.pk}-{n}]"
+                task_id = rng.choice(companies[company_id])
+                save_evidence(browser, company_id, task_id, rng, note, results)
             time.sleep(rng.uniform(0.05, 0.25))  # a person reads the page
     finally:
-        conn.close()
-        connections.close_all()
+        browser.close()
 
 
-def save_evidence(user, task_id: int, rng: random.Random, note: str) -> None:
-    services.evidence_create(
-        task=Task.objects.get(pk=task_id),
-        author=user,
-        factor=rng.choice(["system_access", "public_benchmark", "private_eval", "user_habit"]),
-        stance=rng.choice([1, -1]),
-        strength=rng.randint(1, 5),
-        confidence=rng.choice(["low", "medium", "high"]),
-        observed_on=selectors.today() - timedelta(days=rng.randint(0, 700)),
-        note=note,
+def save_evidence(browser: Browser, company_id: int, task_id: int, rng, note: str, results):
+    """As a person does it: open the company page, fill one task's form, save (htmx)."""
+    status, page = browser.request("GET", reverse("company_detail", args=[company_id]))
+    token = CSRF_INPUT.search(page) if status == 200 else None
+    if token is None:
+        print(f"no evidence form on company {company_id}: {status}", file=sys.stderr)
+        results.record("evidence save", 0.0, status if status != 200 else None)
+        return
+    form = {
+        "csrfmiddlewaretoken": token.group(1),
+        "factor": rng.choice(FACTORS),
+        "stance": rng.choice([1, -1]),
+        "strength": rng.randint(1, 5),
+        "confidence": rng.choice(["low", "medium", "high"]),
+        "observed_on": (selectors.today() - timedelta(days=rng.randint(0, 700))).isoformat(),
+        "source": "load test",
+        "note": note,
+    }
+    headers = {
+        "HX-Request": "true",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-CSRFToken": token.group(1),
+        "Referer": f"http://127.0.0.1:{browser.port}/",
+    }
+    started = time.perf_counter()
+    status, text = browser.request(
+        "POST", reverse("evidence_create", args=[task_id]), urlencode(form), headers
     )
+    results.record("evidence save", time.perf_counter() - started, status)
+    if status == 200 and "errorlist" not in text:
+        with results.lock:
+            results.saved_notes.append(note)
+    else:
+        print(f"save on task {task_id} answered {status}", file=sys.stderr)
 
 
-def wait_for_http(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("gunicorn did not answer /healthz")
+def marker(note: str) -> str:
+    """The unique "[user-n]" a saved note carries, however the note is stored."""
+    found = MARKER.search(note)
+    return found.group(0) if found else note
 
 
 def queue_length(broker_url: str) -> int:
@@ -186,8 +227,13 @@ def queue_length(broker_url: str) -> int:
 
 
 def check(results: Results, broker_url: str) -> list[tuple[str, bool, str]]:
-    saved = set(results.saved_notes)
-    present = set(Evidence.objects.filter(note__in=saved).values_list("note", flat=True))
+    saved = {marker(note) for note in results.saved_notes}
+    present = {
+        marker(note)
+        for note in Evidence.objects.filter(note__startswith="load note").values_list(
+            "note", flat=True
+        )
+    }
     checks = [("every saved note present", present == saved, f"{len(present)}/{len(saved)}")]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -240,25 +286,11 @@ def main() -> int:
     services.rescore_everything()
     users = members()
     port = spare_port()
-    log = open(ROOT / "var" / "load-gunicorn.log", "w")  # noqa: SIM115 - closed below
     with ExitStack() as stack:
         broker_url = stack.enter_context(redis_server())
         stack.enter_context(celery_worker(broker_url, name="load1"))
         stack.enter_context(celery_worker(broker_url, name="load2"))
-        env = {
-            **os.environ,
-            "CELERY_BROKER_URL": broker_url,
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "ALLOWED_HOSTS": "127.0.0.1",
-        }
-        gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "moatapp.wsgi:application",
-             "--config", "moatapp/gunicorn.conf.py"],
-            cwd=ROOT, env=env, stdout=log, stderr=log,
-        )  # fmt: skip
-        stack.callback(lambda: (gunicorn.terminate(), gunicorn.wait(30), log.close()))
-        wait_for_http(port)
-        use_broker(broker_url)
+        stack.enter_context(gunicorn_server(port, broker_url, log_name="load-gunicorn"))
         results = Results()
         deadline = time.monotonic() + DURATION
         threads = [

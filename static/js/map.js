@@ -61,7 +61,28 @@
     field.addEventListener("change", syncSlider);
   }
 
-  function init() { bindSlider(); draw(); }
+  // A date typed digit by digit fires "change" at every complete date: only the last of a
+  // quick run reaches the form, whose trigger answers every other change (a select) at once.
+  // (A delay in hx-trigger would hold back selects too; a filter in it needs eval, which the
+  // CSP forbids.)
+  function bindDates() {
+    var fields = document.querySelectorAll("#map-filters input[type=date]");
+    Array.prototype.forEach.call(fields, function (field) {
+      if (bound.has(field)) { return; }
+      bound.add(field);
+      var timer = null;
+      field.addEventListener("change", function (event) {
+        if (event.detail === "settled") { return; }
+        event.stopPropagation();
+        window.clearTimeout(timer);
+        timer = window.setTimeout(function () {
+          field.dispatchEvent(new CustomEvent("change", { bubbles: true, detail: "settled" }));
+        }, 150);
+      });
+    });
+  }
+
+  function init() { bindSlider(); bindDates(); draw(); }
 
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", draw);

@@ -1,0 +1,125 @@
+"""The map redrawn in Chromium after a filter change, for bench/run.py.
+
+Playwright drives /usr/bin/chromium (headless, the launch arguments of tests/conftest.py)
+against a server on loopback. Each run changes one filter the way a person does (the
+select's value, then its "change" event) and waits until plotly.js has redrawn the chart
+with the fragment htmx swapped in and the browser has produced the next frame: the time
+from the change to that frame is "click to drawn". The hx-trigger's debounce is part of it.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Wraps Plotly.react once, so that every redraw stamps when it finished; then one
+# requestAnimationFrame later (the frame that shows it) resolves the measurement.
+INSTRUMENT = """
+() => {
+  if (window.__benchWrapped) { return; }
+  window.__benchWrapped = true;
+  window.__benchMarks = {};
+  const mark = (name) => { window.__benchMarks[name] = performance.now(); };
+  for (const name of ["beforeRequest", "afterRequest", "afterSettle"]) {
+    document.addEventListener("htmx:" + name, () => mark(name));
+  }
+  const react = window.Plotly.react;
+  window.Plotly.react = function () {
+    mark("react");
+    return react.apply(this, arguments).then((gd) => {
+      mark("reacted");
+      requestAnimationFrame(() => { window.__benchDrawnAt = performance.now(); });
+      return gd;
+    });
+  };
+}
+"""
+
+CHANGE = """
+([name, value]) => {
+  window.__benchDrawnAt = null;
+  window.__benchMarks = {};
+  const select = document.querySelector(`#map-filters select[name="${name}"]`);
+  window.__benchStartedAt = performance.now();
+  select.value = value;
+  select.dispatchEvent(new Event("change", { bubbles: true }));
+}
+"""
+
+DRAWN = "() => window.__benchDrawnAt !== null && window.__benchDrawnAt > window.__benchStartedAt"
+ELAPSED = "() => window.__benchDrawnAt - window.__benchStartedAt"
+# Where the time goes: milliseconds from the change to each step.
+MARKS = """() => Object.fromEntries(Object.entries(window.__benchMarks)
+  .map(([k, v]) => [k, v - window.__benchStartedAt]))"""
+STEPS = ("beforeRequest", "afterRequest", "afterSettle", "react", "reacted")
+BUBBLES = """() => (document.getElementById("map-chart").data || [])
+  .filter((t) => t.mode === "markers")
+  .reduce((n, t) => n + (t.x ? t.x.length : 0), 0)"""
+LABELS = "() => document.querySelectorAll('#map-chart .annotation').length"
+
+
+def measure_redraw(base_url: str, session_key: str, runs: int, fund_id: int):
+    """[(label, seconds per run, bubbles drawn, detail)] for the changes measured."""
+    from playwright.sync_api import sync_playwright
+
+    # (label, select, the two values it alternates between, page to start from)
+    changes = [
+        (
+            "map redrawn in Chromium, colour filter",
+            "colour",
+            ("sector", "quadrant"),
+            "/",
+        ),
+        (
+            "map redrawn in Chromium, sector filter in one fund",
+            "sector",
+            ("Legal", "Finance"),  # the sectors the bench's first fund holds
+            f"/?fund={fund_id}",
+        ),
+    ]
+    results = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        host = base_url.split("//", 1)[1].split(":")[0]
+        context.add_cookies(
+            [{"name": "sessionid", "value": session_key, "domain": host, "path": "/"}]
+        )
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        for label, name, values, start in changes:
+            page.goto(base_url + start)
+            page.wait_for_function("() => document.querySelector('#map-chart .main-svg')")
+            page.evaluate(INSTRUMENT)
+            times, bubbles, labels, marks = [], [], [], []
+            for run in range(runs + 1):
+                page.evaluate(CHANGE, [name, values[run % 2]])
+                # Playwright's default polling is per animation frame, which stalls headless.
+                page.wait_for_function(DRAWN, timeout=30_000, polling=20)
+                if run:  # the first is a warm-up
+                    times.append(page.evaluate(ELAPSED) / 1000)
+                    bubbles.append(page.evaluate(BUBBLES))
+                    labels.append(page.evaluate(LABELS))
+                    marks.append(page.evaluate(MARKS))
+            size = page.evaluate("() => document.getElementById('map-region').outerHTML.length")
+            steps = ", ".join(
+                f"{step} {statistics.median(m[step] for m in marks):.0f}" for step in STEPS
+            )
+            detail = f"{max(labels)} labels; region {size / 1000:.0f}k chars; ms: {steps}"
+            results.append((label, times, min(bubbles), detail))
+        browser.close()
+        if errors:
+            raise RuntimeError(f"errors in the page: {errors}")
+    return results
