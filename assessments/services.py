@@ -87,6 +87,12 @@ def enqueue_rescore(*, task_id: int) -> None:
     transaction.on_commit(send)
 
 
+def task_inputs_changed(*, task_id: int) -> None:
+    """What every change to a task's inputs does: mark it stale now, re-score after commit."""
+    task_mark_stale(task_id=task_id)
+    enqueue_rescore(task_id=task_id)
+
+
 # --- Evidence -----------------------------------------------------------------------------
 
 EVIDENCE_FIELDS = (
@@ -109,8 +115,7 @@ def evidence_create(*, task: Task, author, verified_by=None, **fields) -> Eviden
         evidence.verified_at = timezone.now()
     evidence.full_clean()
     evidence.save()
-    task_mark_stale(task_id=task.id)
-    enqueue_rescore(task_id=task.id)
+    task_inputs_changed(task_id=task.id)
     return evidence
 
 
@@ -133,8 +138,7 @@ def evidence_update(*, evidence: Evidence, editor, expected_version: int, **fiel
     current.version += 1
     current._history_user = editor
     current.save()
-    task_mark_stale(task_id=current.task_id)
-    enqueue_rescore(task_id=current.task_id)
+    task_inputs_changed(task_id=current.task_id)
     return current
 
 
@@ -144,8 +148,7 @@ def evidence_delete(*, evidence: Evidence, user) -> None:
     task_id = evidence.task_id
     evidence._history_user = user
     evidence.delete()
-    task_mark_stale(task_id=task_id)
-    enqueue_rescore(task_id=task_id)
+    task_inputs_changed(task_id=task_id)
 
 
 @transaction.atomic
@@ -159,8 +162,7 @@ def evidence_verify(*, evidence: Evidence, partner) -> Evidence:
     evidence.version += 1
     evidence._history_user = partner
     evidence.save(update_fields=["verified_by", "verified_at", "review_comment", "version"])
-    task_mark_stale(task_id=evidence.task_id)
-    enqueue_rescore(task_id=evidence.task_id)
+    task_inputs_changed(task_id=evidence.task_id)
     return evidence
 
 
@@ -687,8 +689,7 @@ def _rescore_company_after_commit(company_id: int) -> None:
     """Re-score a company after commit; with no task left it becomes Unscored."""
     remaining = Task.objects.filter(company_id=company_id).values_list("id", flat=True).first()
     if remaining is not None:
-        task_mark_stale(task_id=remaining)
-        enqueue_rescore(task_id=remaining)
+        task_inputs_changed(task_id=remaining)
         return
     Company.objects.filter(pk=company_id).update(
         x=None,
@@ -721,8 +722,7 @@ def task_update(*, task: Task, user, **fields) -> Task:
     task._history_user = user
     # Only the edited fields: the scores on this row belong to the recompute.
     task.save(update_fields=[*fields, "version", "updated_at"])
-    task_mark_stale(task_id=task.id)
-    enqueue_rescore(task_id=task.id)
+    task_inputs_changed(task_id=task.id)
     return task
 
 
