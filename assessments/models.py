@@ -278,6 +278,8 @@ class Evidence(models.Model):
         ]
         indexes = [
             models.Index(fields=["task", "observed_day"], name="evidence_task_day"),
+            # The map's as-of slider starts at the earliest evidence: one index probe.
+            models.Index(fields=["observed_day"], name="evidence_observed_day"),
             models.Index(
                 fields=["task"], condition=Q(verified_at__isnull=True), name="evidence_unverified"
             ),

@@ -230,3 +230,19 @@ def test_table_and_chart_show_the_same_numbers(client, partner):
     xs = sorted(f"{x:.1f}" for trace in bubbles for x in trace["x"])
     table = page.split('id="map-table"')[1]
     assert xs and all(f'<td class="num">{x}</td>' in table for x in xs)
+
+
+def test_slider_months_run_from_the_users_earliest_evidence_to_today(partner):
+    mine = TaskFactory(company__fund=partner.fund)
+    EvidenceFactory(task=mine, observed_on=date(2025, 11, 17))
+    EvidenceFactory(task=mine, observed_on=date(2026, 2, 3))
+    # Another fund's older evidence must not stretch the slider (nor reveal it exists).
+    EvidenceFactory(observed_on=date(2020, 1, 1))
+    months = selectors_map.evidence_months(partner.user)
+    assert months[0] == date(2025, 11, 1)
+    assert months[-1] == selectors_map.selectors.today().replace(day=1)
+    assert len(months) == len(set(months)) and months == sorted(months)
+
+
+def test_no_evidence_means_no_slider_months(partner):
+    assert selectors_map.evidence_months(partner.user) == []
