@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from . import scoring
+from . import labels, scoring
 
 QUADRANT_COLOURS = {
     scoring.UNTRAINABLE: "#0e7c66",
@@ -53,6 +53,10 @@ MAX_DIAMETER = 46
 MAX_LABELS = 60
 # Longer names are cut on the chart (hover and table show them whole).
 LABEL_CHARS = 26
+LABEL_FONT = 11
+QUADRANT_FONT = 13
+# The plot area as labels.py sees it: pixels, y growing downwards from the top.
+PLOT_FRAME = labels.Frame(PLOT_WIDTH, PLOT_HEIGHT, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -100,104 +104,8 @@ def boundary_segment(day: date, rubric: scoring.Rubric) -> tuple[list[float], li
     return xs, [scoring.boundary_y(x, day, rubric) for x in xs]
 
 
-@dataclass(frozen=True)
-class Box:
-    left: float
-    bottom: float
-    right: float
-    top: float
-
-    def overlap(self, other: Box) -> float:
-        w = min(self.right, other.right) - max(self.left, other.left)
-        h = min(self.top, other.top) - max(self.bottom, other.bottom)
-        return w * h if w > 0 and h > 0 else 0.0
-
-
-# Candidate label centres around a bubble, in order of preference, as multiples of
-# (radius + half the label's size): above, below, right, left, then the diagonals.
-_CANDIDATES = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
-
-
-def place_labels(
-    points: Sequence[tuple[float, float, float, str]],
-    *,
-    obstacles: Sequence[Box] = (),
-    reserved: Sequence[Box] = (),
-    width: float = PLOT_WIDTH,
-    height: float = PLOT_HEIGHT,
-    char_px: float = 6.8,
-    line_px: float = 15.0,
-    gap: float = 3.0,
-) -> list[tuple[float, float] | None]:
-    """Greedy label placement: for each (x_px, y_px, radius_px, text), the offset (dx, dy) in px
-    of its label's centre from the bubble's centre, or None when no free place exists.
-
-    Bubbles are placed in the given order (put the important ones first); each takes the first
-    candidate spot that overlaps no bubble, no reserved box (the quadrants' names), no
-    obstacle (stretches of trail, given up if nothing else fits), no label already placed and
-    stays inside the plot, trying the eight spots at one and then at two steps out.
-    """
-    bubbles = [Box(x - r, y - r, x + r, y + r) for x, y, r, _ in points]
-    placed: list[Box] = []
-    offsets: list[tuple[float, float] | None] = []
-    for index, (x, y, r, text) in enumerate(points):
-        half_w = len(text) * char_px / 2 + gap
-        half_h = line_px / 2 + gap / 2
-        others = [b for i, b in enumerate(bubbles) if i != index] + list(reserved)
-        choice = None
-        # Obstacles are soft: a label may cross a trail rather than vanish.
-        for avoid in (placed + others + list(obstacles), placed + others):
-            choice = _first_free_spot(x, y, r, half_w, half_h, gap, avoid, width, height)
-            if choice:
-                break
-        if choice is None:
-            offsets.append(None)
-            continue
-        placed.append(choice[2])
-        offsets.append((round(choice[0], 1), round(choice[1], 1)))
-    return offsets
-
-
-def _first_free_spot(x, y, r, half_w, half_h, gap, avoid, width, height):
-    for reach in (1.0, 2.2):
-        for sx, sy in _CANDIDATES:
-            dx = sx * (r + half_w + gap) * (1 if sy == 0 else 0.6) * reach
-            dy = sy * (r + half_h) * reach
-            box = Box(x + dx - half_w, y + dy - half_h, x + dx + half_w, y + dy + half_h)
-            if box.left < 0 or box.bottom < 0 or box.right > width or box.top > height:
-                continue
-            if not any(box.overlap(b) for b in avoid):
-                return dx, dy, box
-    return None
-
-
-def _px(x: float, y: float) -> tuple[float, float]:
-    return x / 100 * PLOT_WIDTH, y / 100 * PLOT_HEIGHT
-
-
-def segment_boxes(start: tuple[float, float], end: tuple[float, float], step: float = 10.0):
-    """Small boxes along a line in px, so that labels keep off the trails."""
-    (x0, y0), (x1, y1) = start, end
-    steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
-    for i in range(steps + 1):
-        x = x0 + (x1 - x0) * i / steps
-        y = y0 + (y1 - y0) * i / steps
-        yield Box(x - 2, y - 2, x + 2, y + 2)
-
-
 def short_label(name: str, limit: int = LABEL_CHARS) -> str:
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
-
-
-def _quadrant_label_boxes(rubric: scoring.Rubric) -> list[Box]:
-    """Where the quadrants' names sit, in px, so that bubble labels keep off them."""
-    boxes = []
-    for quadrant, (x0, _, y0, _) in QUADRANT_BOXES.items():
-        width = len(rubric.label(quadrant)) * 8.0 + 8
-        x = 0.98 * PLOT_WIDTH - width if x0 >= 50 else 0.02 * PLOT_WIDTH
-        y = 0.98 * PLOT_HEIGHT - 20 if y0 >= 50 else 0.02 * PLOT_HEIGHT
-        boxes.append(Box(x, y, x + width, y + 20))
-    return boxes
 
 
 def _text(value: str) -> str:
@@ -205,8 +113,9 @@ def _text(value: str) -> str:
     return html.escape(value, quote=False)
 
 
-def _quadrant_layout(rubric: scoring.Rubric) -> tuple[list[dict], list[dict]]:
-    shapes, labels = [], []
+def _quadrant_layout(rubric: scoring.Rubric) -> tuple[list[dict], list[dict], list[labels.Box]]:
+    """Shading, names and the names' pixel boxes (bubble labels keep off them)."""
+    shapes, names, boxes = [], [], []
     for quadrant, (x0, x1, y0, y1) in QUADRANT_BOXES.items():
         colour = QUADRANT_COLOURS[quadrant]
         shapes.append(
@@ -225,18 +134,25 @@ def _quadrant_layout(rubric: scoring.Rubric) -> tuple[list[dict], list[dict]]:
             }
         )
         right, top = x0 >= 50, y0 >= 50
-        labels.append(
+        x, y = (98 if right else 2), (98 if top else 2)
+        xanchor, yanchor = ("right" if right else "left"), ("top" if top else "bottom")
+        names.append(
             {
-                "x": 98 if right else 2,
-                "y": 98 if top else 2,
+                "x": x,
+                "y": y,
                 "xref": "x",
                 "yref": "y",
-                "xanchor": "right" if right else "left",
-                "yanchor": "top" if top else "bottom",
+                "xanchor": xanchor,
+                "yanchor": yanchor,
                 "text": f"<b>{_text(rubric.label(quadrant))}</b>",
                 "showarrow": False,
-                "font": {"size": 13, "color": colour},
+                "font": {"size": QUADRANT_FONT, "color": colour},
             }
+        )
+        # Bold glyphs run wider than the estimate for regular ones.
+        size = QUADRANT_FONT * 1.1
+        boxes.append(
+            labels.anchored_box(PLOT_FRAME, rubric.label(quadrant), x, y, xanchor, yanchor, size)
         )
     shapes.append(
         {
@@ -260,7 +176,7 @@ def _quadrant_layout(rubric: scoring.Rubric) -> tuple[list[dict], list[dict]]:
             "layer": "below",
         }
     )
-    return shapes, labels
+    return shapes, names, boxes
 
 
 def _boundary_traces(as_of: date, rubric: scoring.Rubric) -> list[dict]:
@@ -281,6 +197,50 @@ def _boundary_traces(as_of: date, rubric: scoring.Rubric) -> list[dict]:
             }
         )
     return traces
+
+
+def _bubble_labels(
+    points: Sequence[ChartPoint],
+    diameters: Sequence[float],
+    quadrant_boxes: Sequence[labels.Box],
+    trails: Sequence[ChartPoint],
+) -> list[dict]:
+    """One annotation per name that labels.py found room for, off the quadrants' names
+    and the trails; a name moved away from its bubble points back at it with a thin line.
+    """
+    bubbles = [
+        labels.Bubble(*PLOT_FRAME.to_px(p.x, p.y), d / 2, short_label(p.name))
+        for p, d in zip(points, diameters, strict=True)
+    ]
+    obstacles = list(quadrant_boxes)
+    for p in trails:
+        obstacles += labels.line_boxes(PLOT_FRAME.to_px(*p.before), PLOT_FRAME.to_px(p.x, p.y))
+    notes = []
+    for point, placement in zip(
+        points, labels.place_labels(bubbles, PLOT_FRAME, LABEL_FONT, obstacles), strict=True
+    ):
+        if not placement.clear:
+            continue  # no free spot near it: hover and the table still name it
+        bubble = placement.bubble
+        cx, cy = placement.box.center
+        # Offsets in px from the bubble's centre; plotly's yshift grows upwards, ay down.
+        dx, dy = cx - bubble.cx, cy - bubble.cy
+        note = {
+            "x": point.x,
+            "y": point.y,
+            "xref": "x",
+            "yref": "y",
+            "text": _text(bubble.text),
+            "font": {"size": LABEL_FONT, "color": "#1d2330"},
+            "bgcolor": "rgba(255,255,255,0.7)",
+        }
+        if placement.moved:
+            leader = {"arrowhead": 0, "arrowwidth": 0.8, "arrowcolor": TRAIL_COLOUR}
+            note |= {"showarrow": True, "ax": dx, "ay": dy, "standoff": bubble.radius, **leader}
+        else:
+            note |= {"showarrow": False, "xshift": dx, "yshift": -dy}
+        notes.append(note)
+    return notes
 
 
 HOVER_TEMPLATE = (
@@ -304,7 +264,7 @@ def map_figure(
     ``hover`` of each point holds, in order: name, fund, sector, stage, quadrant label,
     runway, confidence, evidence count (already formatted).
     """
-    shapes, annotations = _quadrant_layout(rubric)
+    shapes, annotations, quadrant_boxes = _quadrant_layout(rubric)
     traces = _boundary_traces(as_of, rubric)
     diameters = bubble_diameters([p.size for p in points])
     by_group: dict[str, list[int]] = {}
@@ -380,33 +340,7 @@ def map_figure(
         )
 
     if len(points) <= MAX_LABELS:
-        order = sorted(range(len(points)), key=lambda i: -diameters[i])
-        trail_boxes = [
-            box for _, p in trails for box in segment_boxes(_px(*p.before), _px(p.x, p.y))
-        ]
-        names = {i: short_label(points[i].name) for i in order}
-        offsets = place_labels(
-            [(*_px(points[i].x, points[i].y), diameters[i] / 2, names[i]) for i in order],
-            obstacles=trail_boxes,
-            reserved=_quadrant_label_boxes(rubric),
-        )
-        for i, offset in zip(order, offsets, strict=True):
-            if offset is None:
-                continue
-            annotations.append(
-                {
-                    "x": points[i].x,
-                    "y": points[i].y,
-                    "xref": "x",
-                    "yref": "y",
-                    "xshift": offset[0],
-                    "yshift": offset[1],
-                    "text": _text(names[i]),
-                    "showarrow": False,
-                    "font": {"size": 11, "color": "#1d2330"},
-                    "bgcolor": "rgba(255,255,255,0.7)",
-                }
-            )
+        annotations += _bubble_labels(points, diameters, quadrant_boxes, [p for _, p in trails])
 
     axis = {
         "range": [0, 100],

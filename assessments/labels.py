@@ -1,7 +1,8 @@
-"""Label placement for memo charts: no two labels overlap and none covers a bubble.
+"""Label placement for the map's charts: no two labels overlap and none covers a bubble.
 
-Plotly does not place scatter labels, so the memo builders ask this pure module
-where each company's name goes. Placement happens in pixel space (the figure's
+Plotly does not place scatter labels, so both figure builders (the interactive map
+in charts.py and the memo exports in memo.py) ask this pure module where each
+company's name goes. Placement happens in pixel space (the figure's
 size is known for every preset), greedily: the largest bubbles first, each label
 at the first candidate position (nearest first) whose box hits no placed label,
 no bubble, no fixed obstacle (a quadrant label) and stays inside the plot area.
@@ -123,6 +124,27 @@ class Placement:
 def text_size(text: str, font_size: float) -> tuple[float, float]:
     """Estimated (width, height) in pixels of one line of text."""
     return len(text) * font_size * CHAR_WIDTH + 2 * PADDING, font_size * 1.25 + 2 * PADDING
+
+
+def anchored_box(
+    frame: Frame, text: str, x: float, y: float, xanchor: str, yanchor: str, font_size: float
+) -> Box:
+    """The pixel box of a text anchored at data point (x, y), as plotly anchors annotations."""
+    w, h = text_size(text, font_size)
+    px, py = frame.to_px(x, y)
+    left = px - w if xanchor == "right" else px
+    top = py if yanchor == "top" else py - h
+    return Box(left, top, left + w, top + h)
+
+
+def line_boxes(
+    start: tuple[float, float], end: tuple[float, float], step: float = 10.0, half: float = 2.0
+) -> list[Box]:
+    """Small boxes along a line in pixels: obstacles that keep labels off a drawn line."""
+    (x0, y0), (x1, y1) = start, end
+    steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
+    points = ((x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps) for i in range(steps + 1))
+    return [Box(x - half, y - half, x + half, y + half) for x, y in points]
 
 
 def _box_at(cx: float, cy: float, w: float, h: float) -> Box:

@@ -290,14 +290,6 @@ def _quadrant_corners(rubric: scoring.Rubric) -> list[tuple[str, float, float, s
     ]
 
 
-def _quadrant_box(frame: labels.Frame, label: str, x, y, xanchor, yanchor, font) -> labels.Box:
-    w, h = labels.text_size(label, font)
-    px, py = frame.to_px(x, y)
-    left = px - w if xanchor == "right" else px
-    top = py if yanchor == "top" else py - h
-    return labels.Box(left, top, left + w, top + h)
-
-
 def map_figure(
     points: Sequence[MapPoint],
     *,
@@ -385,7 +377,7 @@ def map_figure(
                 "font": {"size": font, "color": MUTED},
             }
         )
-        obstacles.append(_quadrant_box(frame, label, x, y, xanchor, yanchor, font * 1.05))
+        obstacles.append(labels.anchored_box(frame, label, x, y, xanchor, yanchor, font * 1.05))
 
     # The boundary today and projected: lines in the legend, named by their date.
     data: list[dict] = []

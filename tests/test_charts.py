@@ -1,48 +1,79 @@
 """The map's pure figure builder and its label placement."""
 
+import random
 from datetime import date
 from itertools import combinations
 
-from assessments import charts, scoring
-from assessments.charts import Box, ChartPoint, place_labels
+from assessments import charts, labels, scoring
+from assessments.charts import ChartPoint
 
 AS_OF = date(2026, 11, 25)
 
 
-def label_box(point, offset, char_px=6.8, line_px=15.0, gap=3.0) -> Box:
-    x, y, _, text = point
-    half_w, half_h = len(text) * char_px / 2 + gap, line_px / 2 + gap / 2
-    cx, cy = x + offset[0], y + offset[1]
-    return Box(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+def bubble_labels(figure) -> list[tuple[labels.Box, dict]]:
+    """Each bubble label's pixel box (labels.py's frame, y down) and its annotation."""
+    found = []
+    for note in figure["layout"]["annotations"]:
+        if note["text"].startswith("<b>") or note["text"] == "":
+            continue  # a quadrant's name or a trail's arrow
+        bx, by = charts.PLOT_FRAME.to_px(note["x"], note["y"])
+        if note["showarrow"]:
+            cx, cy = bx + note["ax"], by + note["ay"]
+        else:
+            cx, cy = bx + note["xshift"], by - note["yshift"]
+        w, h = labels.text_size(note["text"], charts.LABEL_FONT)
+        found.append((labels.Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), note))
+    return found
 
 
-def test_labels_in_a_crowded_quadrant_do_not_overlap():
-    crowd = [(400 + (i % 4) * 30, 300 + (i // 4) * 25, 8, f"Company {i}") for i in range(12)]
-    offsets = place_labels(crowd)
-    boxes = [label_box(p, o) for p, o in zip(crowd, offsets, strict=True) if o]
-    assert len(boxes) >= 8
-    assert all(a.overlap(b) == 0 for a, b in combinations(boxes, 2))
-    bubbles = [Box(x - r, y - r, x + r, y + r) for x, y, r, _ in crowd]
-    assert all(box.overlap(bubble) == 0 for box in boxes for bubble in bubbles)
+def bubble_discs(figure) -> list[tuple[float, float, float]]:
+    discs = []
+    for trace in figure["data"]:
+        if trace.get("mode") == "markers" and "ids" in trace:
+            for x, y, d in zip(trace["x"], trace["y"], trace["marker"]["size"], strict=True):
+                discs.append((*charts.PLOT_FRAME.to_px(x, y), d / 2))
+    return discs
 
 
-def test_a_lone_label_sits_just_above_its_bubble():
-    [offset] = place_labels([(300, 300, 10, "Alone")])
-    assert offset[0] == 0 and 10 < offset[1] < 25
+def map_of(points, **kw):
+    return charts.map_figure(points, as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC, **kw)
+
+
+def test_labels_in_a_crowded_quadrant_never_overlap_each_other_or_a_bubble():
+    rng = random.Random(7)
+    crowd = [
+        point(n, rng.uniform(55, 65), rng.uniform(55, 65), name=f"Company {n}", size=rng.random())
+        for n in range(30)
+    ]
+    figure = map_of(crowd)
+    found = bubble_labels(figure)
+    boxes = [box for box, _ in found]
+    assert len(boxes) >= 25
+    assert all(not a.intersects(b) for a, b in combinations(boxes, 2))
+    discs = bubble_discs(figure)
+    assert len(discs) == 30
+    assert not any(box.covers_circle(*disc) for box in boxes for disc in discs)
+    assert all(box.inside(charts.PLOT_FRAME.plot) for box in boxes)
+    assert any(note["showarrow"] for _, note in found), "a crowd needs leader lines"
+
+
+def test_a_lone_label_sits_beside_its_bubble_without_a_leader_line():
+    [(box, note)] = bubble_labels(map_of([point(1, 40, 40, name="Alone")]))
+    assert not note["showarrow"]
+    assert note["yshift"] == 0 and 0 < note["xshift"] < 60
 
 
 def test_labels_stay_inside_the_plot():
-    corner = [(845, 535, 5, "Top right corner")]
-    [offset] = place_labels(corner)
-    box = label_box(corner[0], offset)
-    assert box.right <= charts.PLOT_WIDTH and box.top <= charts.PLOT_HEIGHT
+    [(box, _)] = bubble_labels(map_of([point(1, 99.5, 99.5, name="Top right corner")]))
+    assert box.inside(charts.PLOT_FRAME.plot)
 
 
-def test_labels_keep_off_obstacles_when_they_can():
-    point = (300, 300, 10, "Moved")
-    above = place_labels([point])[0]
-    blocked = place_labels([point], obstacles=[label_box(point, above)])[0]
-    assert blocked != above
+def test_labels_keep_off_trails():
+    # The trail comes in from the right, where the label would otherwise sit.
+    moved = point(1, 40, 40, name="Moved", before=(60, 40))
+    [(box, _)] = bubble_labels(map_of([moved], since=date(2025, 6, 1)))
+    trail = labels.line_boxes(charts.PLOT_FRAME.to_px(60, 40), charts.PLOT_FRAME.to_px(40, 40))
+    assert not any(box.intersects(stretch) for stretch in trail)
 
 
 def test_boundary_is_clipped_to_the_square():
@@ -121,8 +152,9 @@ def test_text_is_escaped_for_plotly():
 
 
 def test_labels_keep_off_the_quadrant_names_and_long_names_are_cut():
-    near_corner = point(1, 20, 90, name="A rather long task name that goes on and on")
+    near_corner = point(1, 6, 94, name="A rather long task name that goes on and on")
     figure = charts.map_figure([near_corner], as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC)
-    [label] = [a for a in figure["layout"]["annotations"] if a["text"].startswith("A rather")]
+    [(box, label)] = bubble_labels(figure)
     assert label["text"].endswith("…") and len(label["text"]) == charts.LABEL_CHARS
-    assert label["yshift"] < 0  # below the bubble: above it sits "Specialist models"
+    _, _, names = charts._quadrant_layout(scoring.DEFAULT_RUBRIC)
+    assert not any(box.intersects(name) for name in names)
