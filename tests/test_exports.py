@@ -14,7 +14,7 @@ from django.urls import reverse
 from pptx import Presentation
 from pypdf import PdfReader
 
-from assessments import labels, memo, rendering
+from assessments import labels, memo, rendering, scoring
 from assessments.models import ICPack, ICPackStatus, Role
 from tests.conftest import CHROMIUM, need
 from tests.factories import (
@@ -73,6 +73,49 @@ def test_labels_in_a_dense_cluster_never_overlap_each_other_or_any_bubble():
         assert not any(box.intersects(other) for other in boxes[i + 1 :])
         assert not any(box.covers_circle(b.cx, b.cy, b.radius) for b in bubbles)
     assert any(p.moved for p in placements), "a dense cluster needs leader lines"
+
+
+def test_the_memo_map_labels_a_dense_cluster_without_overlaps():
+    # The same placer, through the memo's figure builder: 30 companies in a 10x10 box.
+    rng = random.Random(7)
+    points = [
+        memo.MapPoint(
+            f"Company {n}",
+            rng.uniform(55, 65),
+            rng.uniform(55, 65),
+            rng.uniform(1, 20),
+            "untrainable",
+            "untrainable",
+            0.8,
+        )
+        for n in range(30)
+    ]
+    figure = memo.map_figure(
+        points, rubric=scoring.DEFAULT_RUBRIC, as_of=date(2026, 6, 30), text=memo.ChartText("Map")
+    )
+    layout = figure["layout"]
+    m = layout["margin"]
+    frame = labels.Frame(layout["width"], layout["height"], m["l"], m["r"], m["t"], m["b"])
+    boxes = []
+    for note in layout["annotations"]:
+        if note.get("xanchor") == "center" and note.get("yanchor") == "middle":
+            w, h = labels.text_size(note["text"], note["font"]["size"])
+            cx, cy = frame.to_px(note["x"], note["y"])
+            # 0.1 px in from each side: the trip through data coordinates rounds.
+            boxes.append(
+                labels.Box(cx - w / 2 + 0.1, cy - h / 2 + 0.1, cx + w / 2 - 0.1, cy + h / 2 - 0.1)
+            )
+    discs = [
+        (*frame.to_px(x, y), d / 2)
+        for trace in figure["data"]
+        if trace.get("mode") == "markers"
+        for x, y, d in zip(trace["x"], trace["y"], trace["marker"]["size"], strict=True)
+    ]
+    assert len(boxes) >= 25 and len(discs) == 30
+    for i, box in enumerate(boxes):
+        assert not any(box.intersects(other) for other in boxes[i + 1 :])
+        assert not any(box.covers_circle(*disc) for disc in discs)
+    assert any(s["type"] == "line" and s["line"]["color"] == "#888888" for s in layout["shapes"])
 
 
 def test_a_lone_label_sits_beside_its_bubble_without_a_leader_line():
