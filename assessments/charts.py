@@ -250,6 +250,36 @@ HOVER_TEMPLATE = (
 )
 
 
+def trail_arrow(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    diameter_px: float,
+    colour: str,
+    *,
+    size: float,
+    width: float,
+) -> dict:
+    """A Plotly annotation: an arrow in data coordinates from where a point stood to where it
+    stands, stopping at the bubble's rim so that the head is never hidden under it."""
+    return {
+        "x": end[0],
+        "y": end[1],
+        "ax": start[0],
+        "ay": start[1],
+        "xref": "x",
+        "yref": "y",
+        "axref": "x",
+        "ayref": "y",
+        "text": "",
+        "showarrow": True,
+        "arrowhead": 2,
+        "arrowsize": size,
+        "arrowwidth": width,
+        "arrowcolor": colour,
+        "standoff": diameter_px / 2 + 1,
+    }
+
+
 def map_figure(
     points: Sequence[ChartPoint],
     *,
@@ -292,27 +322,10 @@ def map_figure(
                 "hoverinfo": "skip",
             }
         )
-        for i, p in trails:
-            annotations.append(
-                {
-                    "x": p.x,
-                    "y": p.y,
-                    "ax": p.before[0],
-                    "ay": p.before[1],
-                    "xref": "x",
-                    "yref": "y",
-                    "axref": "x",
-                    "ayref": "y",
-                    "text": "",
-                    "showarrow": True,
-                    "arrowhead": 2,
-                    "arrowsize": 1.3,
-                    "arrowwidth": 1.4,
-                    "arrowcolor": TRAIL_COLOUR,
-                    # Stop at the bubble's rim so the head is never hidden under it.
-                    "standoff": diameters[i] / 2 + 1,
-                }
-            )
+        annotations += [
+            trail_arrow(p.before, (p.x, p.y), diameters[i], TRAIL_COLOUR, size=1.3, width=1.4)
+            for i, p in trails
+        ]
 
     for group in sorted(by_group, key=lambda g: (g not in QUADRANT_COLOURS, g)):
         members = [points[i] for i in by_group[group]]

@@ -22,7 +22,7 @@ from datetime import date
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import labels, scoring
+from . import charts, labels, scoring
 
 PX_PER_INCH = 72
 # Fonts installed with Debian's fonts-liberation and fonts-dejavu-core (Chromium pulls them in).
@@ -427,25 +427,7 @@ def map_figure(
     for pt, d in zip(drawn, diameters, strict=True):
         if pt.trail_from is None or pt.trail_from == (pt.x, pt.y):
             continue
-        notes.append(
-            {
-                "x": pt.x,
-                "y": pt.y,
-                "ax": pt.trail_from[0],
-                "ay": pt.trail_from[1],
-                "xref": "x",
-                "yref": "y",
-                "axref": "x",
-                "ayref": "y",
-                "text": "",
-                "showarrow": True,
-                "arrowhead": 2,
-                "arrowsize": 0.9,
-                "arrowwidth": 0.9,
-                "arrowcolor": MUTED,
-                "standoff": d / 2 + 1,
-            }
-        )
+        notes.append(charts.trail_arrow(pt.trail_from, (pt.x, pt.y), d, MUTED, size=0.9, width=0.9))
 
     bubbles = []
     for pt, d in zip(drawn, diameters, strict=True):
