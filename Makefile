@@ -1,6 +1,10 @@
 # Moat map. `make run` serves the demo; `make test` runs the whole suite.
-PYTHON ?= python3.11
-VENV := .venv
+# The newest Python from 3.13 down to 3.11 that actually runs (a version manager's shim can
+# sit on PATH with no interpreter behind it); override with `make PYTHON=/path/to/python3.x`.
+PYTHON ?= $(shell for v in 3.13 3.12 3.11; do \
+	  python$$v -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo python$$v; break; }; \
+	done)
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
@@ -9,6 +13,8 @@ PORT ?= 8000
 .PHONY: run test lint format install bench load test-faults clean
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Moat map needs Python 3.11, 3.12 or 3.13 and found none that runs." \
+	  "Install one (Debian: apt-get install python3 python3-venv) or name it: make PYTHON=/path/to/python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -29,10 +35,12 @@ run: $(STAMP)
 test: $(STAMP)
 	mkdir -p var/static
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check .
 
 format: $(STAMP)

@@ -133,3 +133,16 @@ def can_manage_rubric(user) -> bool:
 def require_rubric_manager(user) -> None:
     if not can_manage_rubric(user):
         raise PermissionDenied("Only a partner may change the rubric.")
+
+
+def partner_fund_ids(user) -> list[int] | None:
+    """The funds in which the user verifies evidence; None means every fund (superuser)."""
+    if user.is_superuser:
+        return None
+    return [fund_id for fund_id in fund_roles(user) if can(user, VERIFY_EVIDENCE, fund_id)]
+
+
+def in_funds(queryset: QuerySet, fund_ids: list[int] | None) -> QuerySet:
+    if fund_ids is None:
+        return queryset
+    return queryset.filter(**{f"{FUND_PATH[queryset.model]}__in": fund_ids})

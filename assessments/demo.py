@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from . import selectors, services
+from . import recompute, selectors
 from .models import Company, CompanyStatus, Evidence, Fund, Membership, Role, Task
 
 DEMO_PASSWORD = "moatmap-demo"
@@ -490,6 +490,6 @@ def _backfill_history(today: date) -> None:
     month = date(today.year - 2, today.month, 1)
     while month < today:
         next_month = date(month.year + (month.month // 12), month.month % 12 + 1, 1)
-        services.rescore_companies(as_of=min(next_month - timedelta(days=1), today))
+        recompute.rescore_companies(as_of=min(next_month - timedelta(days=1), today))
         month = next_month
-    services.rescore_everything(as_of=today)
+    recompute.rescore_everything(as_of=today)

@@ -1,13 +1,26 @@
-"""Forms for companies, tasks and evidence: parsing and validation only; writes go to services."""
+"""Every form of the app: parsing and validation only; writes go to services."""
 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.template.defaultfilters import filesizeformat
 
 from . import scoring, selectors, services
-from .models import Company, Confidence, Membership, Role, Stance, Task
+from .models import (
+    Company,
+    CompanyStatus,
+    Confidence,
+    Membership,
+    Quadrant,
+    Role,
+    RubricVersion,
+    Stance,
+    Task,
+)
+from .selectors import map as map_selectors
 
 AXIS_NAMES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
 
@@ -51,7 +64,7 @@ class CompanyForm(forms.ModelForm):
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise ValidationError("This fund already has a company of that name.")
+            raise forms.ValidationError("This fund already has a company of that name.")
         return name
 
     def validate_unique(self) -> None:
@@ -73,7 +86,7 @@ class TaskForm(forms.ModelForm):
     def clean_weight(self) -> float:
         weight = self.cleaned_data["weight"]
         if weight is None or weight <= 0:
-            raise ValidationError("A weight must be greater than 0.")
+            raise forms.ValidationError("A weight must be greater than 0.")
         return weight
 
     def clean_name(self) -> str:
@@ -82,7 +95,7 @@ class TaskForm(forms.ModelForm):
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise ValidationError("This company already has a task of that name.")
+            raise forms.ValidationError("This company already has a task of that name.")
         return name
 
     def validate_unique(self) -> None:
@@ -118,7 +131,7 @@ class EvidenceForm(forms.Form):
     def clean_observed_on(self):
         observed_on = self.cleaned_data["observed_on"]
         if observed_on > selectors.today():
-            raise ValidationError("Evidence cannot be observed in the future.")
+            raise forms.ValidationError("Evidence cannot be observed in the future.")
         return observed_on
 
     def evidence_fields(self) -> dict:
@@ -140,3 +153,114 @@ def evidence_form_for(task_id: int, data=None, *, focus: bool = False, **kwargs)
             target = "factor"
         form.fields[target].widget.attrs["data-autofocus"] = "true"
     return form
+
+
+class EvidenceUploadForm(forms.Form):
+    file = forms.FileField(label="Evidence CSV")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(upload.size)}; the largest accepted is "
+                f"{filesizeformat(settings.MAX_UPLOAD_BYTES)}. Split it and upload the parts."
+            )
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as bad:
+            raise forms.ValidationError(
+                "The file is not UTF-8 text; save it as CSV UTF-8."
+            ) from bad
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class RubricDraftForm(forms.Form):
+    """A new version: the active one's values, with the partner's edits."""
+
+    name = forms.CharField(max_length=200, required=False)
+    unverified_weight = forms.FloatField(min_value=0, max_value=1)
+    scale = forms.FloatField(min_value=0.01)
+    mass_for_confidence = forms.FloatField(min_value=0.01)
+    proprietary_weight = forms.FloatField(min_value=0.01)
+    boundary_at_epoch = forms.FloatField()
+    boundary_drift_per_year = forms.FloatField(min_value=0.01)
+    reunderwrite_after_days = forms.IntegerField(min_value=1)
+
+    def __init__(self, *args, base: RubricVersion, **kwargs):
+        initial = {name: getattr(base, name) for name in services.RUBRIC_PARAMETERS}
+        weights = base.to_rubric().factor_weights
+        for factor in scoring.FACTORS:
+            initial[f"weight_{factor.code}"] = weights[factor.code]
+        super().__init__(*args, initial=initial, **kwargs)
+        for factor in scoring.FACTORS:
+            self.fields[f"weight_{factor.code}"] = forms.FloatField(
+                min_value=0,
+                max_value=10,
+                label=factor.code.replace("_", " "),
+                help_text=factor.meaning,
+            )
+
+    def weight_fields(self):
+        return [self[f"weight_{factor.code}"] for factor in scoring.FACTORS]
+
+    def parameter_fields(self):
+        return [self[name] for name in services.RUBRIC_PARAMETERS]
+
+    def factor_weights(self) -> dict[str, float]:
+        return {f.code: self.cleaned_data[f"weight_{f.code}"] for f in scoring.FACTORS}
+
+
+# --- The map's query string: one parser for the map page and its exports, so an export
+# is exactly the view it was asked from.
+
+
+class MapFilterForm(forms.Form):
+    """The query string of the map; anything unreadable falls back to the default."""
+
+    fund = forms.IntegerField(required=False)
+    sector = forms.CharField(required=False)
+    stage = forms.CharField(required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "")] + CompanyStatus.choices)
+    lead = forms.IntegerField(required=False)
+    quadrant = forms.ChoiceField(required=False, choices=[("", "")] + Quadrant.choices)
+    as_of = forms.DateField(required=False)
+    since = forms.DateField(required=False)
+    per = forms.ChoiceField(
+        required=False, choices=[(map_selectors.COMPANY, ""), (map_selectors.TASK, "")]
+    )
+    size = forms.ChoiceField(
+        required=False, choices=[(map_selectors.CHECK_SIZE, ""), (map_selectors.ARR, "")]
+    )
+    colour = forms.ChoiceField(
+        required=False, choices=[(map_selectors.BY_QUADRANT, ""), (map_selectors.BY_SECTOR, "")]
+    )
+    sort = forms.CharField(required=False)
+
+
+def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
+    form = MapFilterForm(query)
+    form.is_valid()
+    data = {name: form.cleaned_data.get(name) for name in form.fields if name in form.cleaned_data}
+    sort = data.get("sort") or "name"
+    return map_selectors.MapFilters(
+        fund=data.get("fund"),
+        sector=data.get("sector") or "",
+        stage=data.get("stage") or "",
+        status=data.get("status") or "",
+        lead=data.get("lead"),
+        quadrant=data.get("quadrant") or "",
+        as_of=data.get("as_of"),
+        since=data.get("since"),
+        per=data.get("per") or map_selectors.COMPANY,
+        size_by=data.get("size") or map_selectors.CHECK_SIZE,
+        colour_by=data.get("colour") or map_selectors.BY_QUADRANT,
+        sort=sort if sort.lstrip("-") in map_selectors.SORT_KEYS else "name",
+    )

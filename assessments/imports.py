@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from . import access, scoring, selectors, services
+from . import access, recompute, scoring, selectors
 from .models import Company, Evidence, Fund, Role, Task
 
 REQUIRED_COLUMNS = (
@@ -261,7 +261,7 @@ def import_evidence(lines: list[EvidenceLine], *, user) -> ImportResult:
             input_version=F("input_version") + 1, stale_since=Coalesce(F("stale_since"), Now())
         )
         result.evidence = len(evidence)
-    services.rescore_companies(company_ids=sorted({c.id for c in companies.values()}))
+    recompute.rescore_companies(company_ids=sorted({c.id for c in companies.values()}))
     return result
 
 

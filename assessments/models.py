@@ -539,3 +539,15 @@ class ICPack(models.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.pages_done / self.pages_total) if self.pages_total else 0
+
+
+# The fields of an evidence note that a person writes (form, import, history, services).
+EVIDENCE_FIELDS = (
+    "factor",
+    "stance",
+    "strength",
+    "confidence",
+    "observed_on",
+    "source",
+    "note",
+)

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import services
+from . import recompute
 
 # A transient database error (a deadlock, a dropped connection) is retried with backoff.
 RETRY = {
@@ -21,25 +21,25 @@ RETRY = {
 @shared_task(**RETRY)
 def recompute_task(task_id: int) -> int:
     """Re-score one task and its company from scratch."""
-    return services.rescore_task(task_id=task_id)
+    return recompute.rescore_task(task_id=task_id)
 
 
 @shared_task(**RETRY)
 def rescore_everything(as_of: str | None = None) -> int:
     """Re-score every task and company as of a date (default today)."""
-    return services.rescore_everything(as_of=date.fromisoformat(as_of) if as_of else None)
+    return recompute.rescore_everything(as_of=date.fromisoformat(as_of) if as_of else None)
 
 
 @shared_task(**RETRY)
 def sweep_stale() -> int:
     """Pick up tasks whose recompute job was lost."""
-    return services.sweep_stale(older_than=timedelta(seconds=settings.STALE_AFTER_SECONDS))
+    return recompute.sweep_stale(older_than=timedelta(seconds=settings.STALE_AFTER_SECONDS))
 
 
 @shared_task(**RETRY)
 def build_ic_pack(pack_id: int) -> str:
     """Render a fund's IC pack PDF, page by page, recording progress."""
-    from . import icpack
+    from .exports import icpack
 
     return icpack.build(pack_id)
 
@@ -47,6 +47,6 @@ def build_ic_pack(pack_id: int) -> str:
 @shared_task(**RETRY)
 def sweep_ic_packs() -> int:
     """Delete IC packs (and their files) older than a day."""
-    from . import icpack
+    from .exports import icpack
 
     return icpack.sweep_expired()

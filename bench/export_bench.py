@@ -22,7 +22,9 @@ django.setup()
 
 import kaleido  # noqa: E402
 
-from assessments import memo, rendering, scoring  # noqa: E402
+from assessments import scoring  # noqa: E402
+from assessments.charts import memo  # noqa: E402
+from assessments.exports import render as rendering  # noqa: E402
 
 
 def points(count: int) -> list[memo.MapPoint]:
@@ -42,7 +44,7 @@ def main() -> None:
     text = memo.ChartText("Portfolio map", "Bench fund · per company", "As of 30 Jun 2026.")
 
     def build():
-        return memo.map_figure(
+        return memo.memo_map(
             points(count), rubric=scoring.DEFAULT_RUBRIC, as_of=date(2026, 6, 30), text=text
         )
 

@@ -61,7 +61,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from assessments import selectors, services  # noqa: E402
+from assessments import recompute, scoring_sql, selectors  # noqa: E402
 from assessments.models import Company, Evidence, Fund, Membership, Role, Task  # noqa: E402
 
 
@@ -250,7 +250,7 @@ def check(results: Results, broker_url: str) -> list[tuple[str, bool, str]]:
     )
     rubric = selectors.active_rubric_version().to_rubric()
     today = selectors.today()
-    expected = selectors.task_scores_as_of(None, today, rubric)
+    expected = scoring_sql.task_scores_as_of(None, today, rubric)
     unscored = selectors.scoring.score_task([], today, rubric)
     tasks = list(Task.objects.values_list("id", "company_id", "weight", "x", "y", "quadrant"))
     wrong = sum(
@@ -260,7 +260,7 @@ def check(results: Results, broker_url: str) -> list[tuple[str, bool, str]]:
         or (x is not None and abs(x - expected[tid].x) > 1e-6)
         or (y is not None and abs(y - expected[tid].y) > 1e-6)
     )
-    company_expected = selectors.company_scores(
+    company_expected = scoring_sql.company_scores(
         [(tid, cid, w) for tid, cid, w, *_ in tasks], expected, today, rubric
     )
     wrong_companies = sum(
@@ -283,7 +283,7 @@ def main() -> int:
     build_seconds = build_portfolio(
         funds=FUNDS, companies=COMPANIES, tasks_per_company=TASKS_PER_COMPANY, evidence=EVIDENCE
     )
-    services.rescore_everything()
+    recompute.rescore_everything()
     users = members()
     port = spare_port()
     with ExitStack() as stack:

@@ -2,7 +2,7 @@
 
 from django import template
 
-from .. import access, selectors
+from .. import access
 
 register = template.Library()
 
@@ -17,4 +17,4 @@ def can(user, action: str, fund_id: int) -> bool:
 def reviews_somewhere(user) -> bool:
     """{% reviews_somewhere user as may_review %}: a partner of some fund (or a superuser)
     has a review queue; the queue itself refuses everyone else."""
-    return user.is_authenticated and selectors.partner_fund_ids(user) != []
+    return user.is_authenticated and access.partner_fund_ids(user) != []

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
-from .. import memo, rendering
+from ..charts import memo
+from ..exports import render as rendering
 
 register = template.Library()
 

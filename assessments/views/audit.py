@@ -6,8 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from .. import access, selectors
+from .. import access
 from ..models import Fund
+from ..selectors import audit as audit_selectors
 
 PER_PAGE = 50
 
@@ -18,9 +19,15 @@ def fund_audit(request: HttpRequest, fund_id: int) -> HttpResponse:
     """The history of the fund's companies, tasks, evidence and memberships, newest first."""
     fund = access.get_scoped_or_404(Fund.objects.all(), request.user, pk=fund_id)
     access.require(request.user, access.READ_AUDIT, fund.pk)
-    page = Paginator(selectors.audit_index(fund.pk), PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(audit_selectors.audit_index(fund.pk), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "assessments/audit.html",
-        {"fund": fund, "page": page, "entries": selectors.audit_entries(list(page.object_list))},
+        {
+            "fund": fund,
+            "page": page,
+            "entries": audit_selectors.audit_entries(list(page.object_list)),
+        },
     )

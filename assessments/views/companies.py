@@ -13,9 +13,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
-from .. import access, scoring, selectors, services
+from .. import access, models, scoring, selectors, services
 from ..forms import CompanyForm, EvidenceForm, TaskForm, evidence_form_for
 from ..models import Company, Evidence, Fund, Task
+from ..selectors import company as company_selectors
 
 PAGE = "assessments/company_detail.html"
 EDIT_ROW = "assessments/evidence_edit.html"
@@ -62,7 +63,7 @@ def _permissions(user, fund_id: int) -> dict:
 
 def _page_context(request: HttpRequest, company: Company, task_id: int | None = None) -> dict:
     return {
-        **selectors.company_page(company, task_id=task_id),
+        **company_selectors.company_page(company, task_id=task_id),
         **_permissions(request.user, company.fund_id),
     }
 
@@ -355,7 +356,7 @@ def evidence_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = EvidenceForm(
             auto_id=f"id_%s_ev{evidence.pk}",
             initial={
-                **{name: getattr(evidence, name) for name in services.EVIDENCE_FIELDS},
+                **{name: getattr(evidence, name) for name in models.EVIDENCE_FIELDS},
                 "version": evidence.version,
             },
         )
@@ -381,9 +382,7 @@ def evidence_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             error.current,
             form,
-            conflict=_conflict_rows(
-                error.current, form.evidence_fields(), services.EVIDENCE_FIELDS
-            ),
+            conflict=_conflict_rows(error.current, form.evidence_fields(), models.EVIDENCE_FIELDS),
             conflict_message=str(error),
             status=409 if not request.htmx else 200,
         )
@@ -436,7 +435,7 @@ def evidence_history(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "task": evidence.task,
             "title": f"History of evidence #{evidence.pk}",
-            "groups": [(evidence.pk, selectors.evidence_history(evidence))],
+            "groups": [(evidence.pk, company_selectors.evidence_history(evidence))],
         },
     )
 
@@ -452,6 +451,6 @@ def task_evidence_history(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "task": task,
             "title": f"Evidence history of {task.name}",
-            "groups": selectors.task_evidence_history(task),
+            "groups": company_selectors.task_evidence_history(task),
         },
     )

@@ -1,6 +1,6 @@
 """Exports: charts as PNG, SVG, PDF and a slide, the map's table as CSV, IC packs.
 
-Thin: the filters are parsed by map_filters (as for the map itself), the figures
+Thin: the filters are parsed by forms.parse_filters (as for the map itself), the figures
 built by memo, the files rendered by rendering. Every read is scoped through access.py.
 """
 
@@ -12,8 +12,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import access, export_data, exports, icpack, memo, rendering, selectors, tasks
-from ..map_filters import parse_filters
+from .. import access, selectors, tasks
+from ..charts import memo
+from ..exports import csv as score_csv
+from ..exports import data as export_data
+from ..exports import icpack
+from ..exports import render as rendering
+from ..forms import parse_filters
 from ..models import Fund, ICPack
 
 CHART_FORMATS = ("png", "svg", "pdf")
@@ -65,18 +70,16 @@ def export_map(request: HttpRequest, fmt: str) -> HttpResponse:
     name = export_data.filename(data, fmt)
     if fmt == "csv":
         out = io.StringIO()
-        exports.write_scores_csv(out, export_data.score_lines(data), data.rubric)
+        score_csv.write_scores_csv(out, export_data.score_lines(data), data.rubric)
         return _file(out.getvalue().encode(), "csv", name)
     if fmt == "pptx":
         try:
-            picture = rendering.render(
-                export_data.map_figure(data, "slide", with_text=False), "png"
-            )
+            picture = rendering.render(export_data.map_chart(data, "slide", with_text=False), "png")
         except rendering.ExportUnavailable as error:
             return _unavailable(error)
         slide = rendering.slide_pptx(picture, export_data.map_text(data))
         return _file(slide, "pptx", name)
-    return _chart(export_data.map_figure(data, _preset(request)), fmt, name.rsplit(".", 1)[0])
+    return _chart(export_data.map_chart(data, _preset(request)), fmt, name.rsplit(".", 1)[0])
 
 
 @login_required

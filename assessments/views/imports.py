@@ -1,33 +1,14 @@
 """Evidence CSV upload into one fund, for its associates and partners."""
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 
 from .. import access, imports
+from ..forms import EvidenceUploadForm
 from ..models import Fund
-
-
-class EvidenceUploadForm(forms.Form):
-    file = forms.FileField(label="Evidence CSV")
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                f"The file is {filesizeformat(upload.size)}; the largest accepted is "
-                f"{filesizeformat(settings.MAX_UPLOAD_BYTES)}. Split it and upload the parts."
-            )
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as bad:
-            raise forms.ValidationError(
-                "The file is not UTF-8 text; save it as CSV UTF-8."
-            ) from bad
 
 
 def _only_this_fund(lines: list[imports.EvidenceLine], fund: Fund) -> None:

@@ -15,10 +15,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
-from .. import access, charts, scoring, selectors
-from .. import selectors_map as sm
-from ..map_filters import parse_filters
+from .. import access, scoring, selectors
+from ..charts import screen as screen_charts
+from ..forms import parse_filters
 from ..models import Company, Task
+from ..selectors import map as map_selectors
 from ..templatetags.moat import runway
 
 TABLE_COLUMNS = (
@@ -41,10 +42,12 @@ TABLE_LIMIT = 500
 NUMERIC_COLUMNS = {"x", "y", "runway", "confidence", "evidence", "size"}
 
 
-def _chart_point(point: sm.MapPoint, rubric: scoring.Rubric, colour_by: str) -> charts.ChartPoint:
+def _chart_point(
+    point: map_selectors.MapPoint, rubric: scoring.Rubric, colour_by: str
+) -> screen_charts.ChartPoint:
     score = point.score
     name = point.name if point.name == point.company else f"{point.name} ({point.company})"
-    return charts.ChartPoint(
+    return screen_charts.ChartPoint(
         key=point.id,
         company_id=point.company_id,
         name=point.name,
@@ -53,7 +56,7 @@ def _chart_point(point: sm.MapPoint, rubric: scoring.Rubric, colour_by: str) -> 
         size=point.size,
         confidence=score.confidence,
         quadrant=score.quadrant,
-        group=score.quadrant if colour_by == sm.BY_QUADRANT else point.sector,
+        group=score.quadrant if colour_by == map_selectors.BY_QUADRANT else point.sector,
         hover=(
             name,
             point.fund,
@@ -70,7 +73,7 @@ def _chart_point(point: sm.MapPoint, rubric: scoring.Rubric, colour_by: str) -> 
 
 def _sort_links(query: QueryDict, active: str, per: str) -> list[dict]:
     columns = TABLE_COLUMNS
-    if per == sm.TASK:
+    if per == map_selectors.TASK:
         columns = (("name", "Task"), ("company", "Company"), *TABLE_COLUMNS[1:])
     links = []
     for key, label in columns:
@@ -102,8 +105,8 @@ def _company_page_url() -> str:
 def map_page(request: HttpRequest) -> HttpResponse:
     """The portfolio map; its #map-region partial for htmx requests."""
     filters = parse_filters(request.GET)
-    data = sm.map_points(request.user, filters)
-    figure = charts.map_figure(
+    data = map_selectors.map_points(request.user, filters)
+    figure = screen_charts.interactive_map(
         [_chart_point(p, data.rubric, filters.colour_by) for p in data.scored],
         as_of=data.as_of,
         rubric=data.rubric,
@@ -128,7 +131,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
     if htmx and not htmx.boosted and not htmx.history_restore_request:
         template += "#map-region"
     else:
-        choices = sm.filter_choices(request.user, data.rubric)
+        choices = map_selectors.filter_choices(request.user, data.rubric)
         context["choices"] = choices
         context["months"] = [_month_end(m, context["today"]) for m in choices.evidence_months]
     response = render(request, template, context)

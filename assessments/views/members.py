@@ -1,23 +1,15 @@
 """A fund's members: partners invite existing users, change roles and remove members."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import access, selectors, services
+from .. import access, services
+from ..forms import InviteForm, RoleForm
 from ..models import Fund, Membership, Role
-
-
-class InviteForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
-
-
-class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+from ..selectors import members as members_selectors
 
 
 def _fund_for_partner(request: HttpRequest, fund_id: int) -> Fund:
@@ -54,7 +46,7 @@ def fund_members(request: HttpRequest, fund_id: int) -> HttpResponse:
         "assessments/members.html",
         {
             "fund": fund,
-            "members": selectors.fund_memberships(request.user, fund.pk),
+            "members": members_selectors.fund_memberships(request.user, fund.pk),
             "form": form,
             "roles": Role.choices,
         },

@@ -6,13 +6,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from .. import access, selectors
+from ..selectors import portfolio as portfolio_selectors
 
 
 @login_required
 @require_safe
 def portfolio(request: HttpRequest) -> HttpResponse:
     """The companies the user may see, with their current scores."""
-    rows = selectors.portfolio(request.user)
+    rows = portfolio_selectors.portfolio(request.user)
     rubric = selectors.active_rubric_version().to_rubric()
     return render(
         request,

@@ -10,15 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import access, selectors, services
+from .. import access, services
 from ..forms import SendBackForm
 from ..models import Alert, Evidence
+from ..selectors import review as review_selectors
 
 PAGE = "assessments/review_queue.html"
 
 
 def _require_partner_somewhere(user) -> None:
-    if selectors.partner_fund_ids(user) == []:
+    if access.partner_fund_ids(user) == []:
         raise PermissionDenied("The review queue is for partners.")
 
 
@@ -41,7 +42,7 @@ def _done(request: HttpRequest, message: str) -> HttpResponse:
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
     _require_partner_somewhere(request.user)
-    return render(request, PAGE, selectors.review_queue(request.user))
+    return render(request, PAGE, review_selectors.review_queue(request.user))
 
 
 @login_required
@@ -102,7 +103,7 @@ def alert_read(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def alerts_read_all(request: HttpRequest) -> HttpResponse:
     _require_partner_somewhere(request.user)
-    fund_ids = selectors.partner_fund_ids(request.user)
+    fund_ids = access.partner_fund_ids(request.user)
     alerts = access.scoped(Alert.objects.all(), request.user)
     if fund_ids is not None:
         alerts = alerts.filter(company__fund_id__in=fund_ids)

@@ -5,7 +5,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 
 from assessments.models import Membership, Role
-from tests.security_world import FAST_HASHERS, PARTNER, VIEWER, build_world
+from tests.security.security_world import FAST_HASHERS, PARTNER, VIEWER, build_world
 
 
 @pytest.mark.browser

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from assessments.demo import load_demo
 from assessments.models import Company, Evidence, Fund
 from tests.browser.test_company_browser import sign_in
-from tests.security_world import ASSOCIATE
+from tests.security.security_world import ASSOCIATE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,8 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from assessments import exports, selectors
+from assessments import selectors
+from assessments.exports import csv as score_csv
 from assessments.models import Fund
 
+from ...selectors import portfolio as portfolio_selectors
 from ._dates import iso_date
 
 
@@ -21,5 +23,5 @@ class Command(BaseCommand):
             raise CommandError(f"No fund named {fund!r}.")
         as_of = as_of or selectors.today()
         rubric = selectors.active_rubric_version().to_rubric()
-        lines = selectors.score_lines(as_of=as_of, fund_name=fund)
-        exports.write_scores_csv(self.stdout, lines, rubric)
+        lines = portfolio_selectors.score_lines(as_of=as_of, fund_name=fund)
+        score_csv.write_scores_csv(self.stdout, lines, rubric)

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from assessments import selectors, services
+from assessments import selectors
 
+from ... import recompute
 from ._dates import iso_date
 
 
@@ -16,5 +17,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, as_of=None, **options):
         as_of = as_of or selectors.today()
-        count = services.rescore_everything(as_of=as_of)
+        count = recompute.rescore_everything(as_of=as_of)
         self.stdout.write(f"Re-scored {count} tasks as of {as_of}.")

@@ -1,0 +1,428 @@
+"""The recompute engine: stale marks, from-scratch re-scores with guarded set-based writes,
+snapshots and alerts.
+
+The database is the truth and a queue message only a hint: every evidence
+change bumps its task's input version and marks it stale in the same
+transaction, and the recompute job is enqueued only after commit. Recomputes
+work from scratch and store a task's result only if its input version is still
+the one they read, so racing workers cannot store an older result; the sweeper
+picks up anything a lost job left stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+
+from . import scoring, scoring_sql, selectors
+from .models import (
+    SCORE_FIELDS,
+    Alert,
+    AlertKind,
+    Company,
+    CompanySnapshot,
+    Quadrant,
+    Task,
+    TaskSnapshot,
+)
+
+SNAPSHOT_FIELDS = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "evidence_count")
+
+
+# Above this many tasks a recompute writes in bulk instead of one guarded UPDATE per task.
+BULK_WRITE_THRESHOLD = 200
+logger = logging.getLogger(__name__)
+
+
+# --- Staleness and enqueueing -------------------------------------------------------------
+
+
+def task_mark_stale(*, task_id: int) -> None:
+    """Bump the task's input version and mark it stale, in the caller's transaction."""
+    Task.objects.filter(pk=task_id).update(
+        input_version=F("input_version") + 1,
+        stale_since=Coalesce(F("stale_since"), Now()),
+    )
+
+
+def enqueue_rescore(*, task_id: int) -> None:
+    """Enqueue the task's recompute once the surrounding transaction commits.
+
+    A broker outage must not lose the evidence or fail the save: the task stays
+    stale and the sweeper re-scores it.
+    """
+    from . import tasks as jobs
+
+    def send() -> None:
+        try:
+            jobs.recompute_task.delay(task_id)
+        except Exception:
+            if getattr(jobs.recompute_task.app.conf, "task_always_eager", False):
+                raise
+            logger.warning("Could not enqueue the recompute of task %s; the sweeper will.", task_id)
+
+    transaction.on_commit(send)
+
+
+def task_inputs_changed(*, task_id: int) -> None:
+    """What every change to a task's inputs does: mark it stale now, re-score after commit."""
+    task_mark_stale(task_id=task_id)
+    enqueue_rescore(task_id=task_id)
+
+
+# --- Recompute ----------------------------------------------------------------------------
+
+
+def rescore_companies(
+    *, company_ids: Iterable[int] | None = None, as_of: date | None = None
+) -> int:
+    """Re-score companies and all their tasks from scratch; None means every company.
+
+    Writes current scores (when as_of is today), a snapshot of every task and
+    company as of that date, and alerts for quadrant changes, boundary crossings
+    and runway under a year. Idempotent: running it twice, or concurrently,
+    leaves the same rows. Returns the number of tasks scored.
+    """
+    as_of = as_of or selectors.today()
+    is_current = as_of >= selectors.today()
+    version = selectors.active_rubric_version()
+    rubric = version.to_rubric()
+
+    tasks = Task.objects.all()
+    if company_ids is not None:
+        tasks = tasks.filter(company_id__in=list(company_ids))
+    # Versions are read before the evidence: a change committed after this read
+    # bumps input_version, so the guarded write below refuses the older result.
+    task_rows = list(
+        tasks.values_list(
+            "id", "company_id", "weight", "input_version", "quadrant", "margin", "runway_years"
+        ).order_by("id")
+    )
+    task_ids = [row[0] for row in task_rows]
+    task_scores = scoring_sql.task_scores_as_of(
+        task_ids if company_ids is not None else None, as_of, rubric
+    )
+    unscored = scoring.score_task([], as_of, rubric)
+    company_results = scoring_sql.company_scores(
+        [(tid, cid, weight) for tid, cid, weight, *_ in task_rows], task_scores, as_of, rubric
+    )
+    # Read before the writes below: alerts compare the new scores with these.
+    companies = list(
+        Company.objects.filter(pk__in=list(company_results)).values_list(
+            "id", "quadrant", "margin", "runway_years"
+        )
+    )
+    now = timezone.now()
+    task_values = {
+        tid: _score_values(task_scores.get(tid, unscored), as_of, now) for tid in task_ids
+    }
+    company_values = {
+        cid: _score_values(score, as_of, now) for cid, score in company_results.items()
+    }
+    with transaction.atomic():
+        staged = connection.vendor == "postgresql" and len(task_rows) > BULK_WRITE_THRESHOLD
+        if staged:
+            _stage_scores(task_rows, task_values, company_values)
+        if is_current:
+            written = _write_task_scores(task_rows, task_values, staged)
+            # A company's score is stored only if every one of its tasks was: otherwise a
+            # newer job (which will store them all) is already on its way.
+            refused = {cid for tid, cid, *_ in task_rows if tid not in written}
+            if refused:
+                task_rows = [row for row in task_rows if row[1] not in refused]
+                task_values = {row[0]: task_values[row[0]] for row in task_rows}
+                company_values = {c: v for c, v in company_values.items() if c not in refused}
+                company_results = {c: company_results[c] for c in company_values}
+                if staged:
+                    _unstage_companies(refused)
+            _write_company_scores(company_values, staged)
+            # Alerts compare with the stored current scores, so only a current recompute has any.
+            companies = [row for row in companies if row[0] in company_results]
+            _write_alerts(task_rows, task_scores, companies, company_results, as_of, rubric)
+        _write_snapshots(version, as_of, task_values, company_values, staged)
+    return len(task_rows)
+
+
+def _score_values(score: scoring.Score, as_of: date, now) -> dict:
+    scored = score.is_scored
+    return {
+        "x": score.x if scored else None,
+        "y": score.y if scored else None,
+        "confidence": score.confidence,
+        "quadrant": score.quadrant,
+        "margin": score.margin,
+        "runway_years": score.runway_years,
+        "evidence_count": score.evidence_count,
+        "scored_as_of": as_of,
+        "scored_at": now,
+    }
+
+
+# Above BULK_WRITE_THRESHOLD tasks on PostgreSQL, scores are copied (COPY) into temporary
+# tables and written with one set-based statement per table: Django's bulk_update builds a
+# CASE per row and field and takes tens of seconds for 10,000 tasks.
+_STAGE_COLUMNS = (
+    "id bigint, owner bigint, version integer, x double precision, y double precision, "
+    "confidence double precision, quadrant text, margin double precision, "
+    "runway_years double precision, evidence_count integer, scored_as_of date, "
+    "scored_at timestamptz"
+)
+
+
+def _stage_scores(task_rows, task_values, company_values) -> None:
+    with connection.cursor() as cursor:
+        for stage, rows in (
+            (
+                "task_score_stage",
+                ((tid, cid, version, task_values[tid]) for tid, cid, _, version, *_ in task_rows),
+            ),
+            ("company_score_stage", ((cid, cid, 0, v) for cid, v in company_values.items())),
+        ):
+            cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {stage} ({_STAGE_COLUMNS}) ON COMMIT DROP")
+            with cursor.copy(f"COPY {stage} FROM STDIN") as copy:
+                for pk, owner, version, values in rows:
+                    copy.write_row((pk, owner, version, *(values[f] for f in SCORE_FIELDS)))
+
+
+def _unstage_companies(company_ids) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM task_score_stage WHERE owner = ANY(%s)", [list(company_ids)])
+        cursor.execute("DELETE FROM company_score_stage WHERE id = ANY(%s)", [list(company_ids)])
+
+
+def _lock_in_id_order(cursor, model, stage: str) -> None:
+    """Lock the rows about to be updated in id order, as the per-task path does: a set-based
+    UPDATE locks in join order, and two recomputes locking in different orders deadlock."""
+    table = model._meta.db_table
+    cursor.execute(
+        f"SELECT id FROM {table} WHERE id IN (SELECT id FROM {stage}) ORDER BY id FOR UPDATE"
+    )
+
+
+def _score_assignments() -> str:
+    return ", ".join(f"{name} = s.{name}" for name in SCORE_FIELDS)
+
+
+def _write_task_scores(task_rows, task_values, staged: bool) -> set[int]:
+    """Store each task's score only if its input version is still the one read; returns the
+    ids written. A task changed meanwhile keeps its stale mark: its own job (or the sweeper)
+    re-scores it."""
+    if staged:
+        with connection.cursor() as cursor:
+            _lock_in_id_order(cursor, Task, "task_score_stage")
+            cursor.execute(
+                f"UPDATE {Task._meta.db_table} AS t SET {_score_assignments()}, "
+                "scored_version = s.version, stale_since = NULL FROM task_score_stage s "
+                "WHERE t.id = s.id AND t.input_version = s.version RETURNING t.id"
+            )
+            return {row[0] for row in cursor.fetchall()}
+    written = set()
+    for task_id, _, _, input_version, *_ in task_rows:
+        if Task.objects.filter(pk=task_id, input_version=input_version).update(
+            **task_values[task_id], scored_version=input_version, stale_since=None
+        ):
+            written.add(task_id)
+    return written
+
+
+def _write_company_scores(company_values, staged: bool) -> None:
+    if staged:
+        with connection.cursor() as cursor:
+            _lock_in_id_order(cursor, Company, "company_score_stage")
+            cursor.execute(
+                f"UPDATE {Company._meta.db_table} AS t SET {_score_assignments()} "
+                "FROM company_score_stage s WHERE t.id = s.id"
+            )
+        return
+    objs = []
+    for company_id, values in company_values.items():
+        company = Company(pk=company_id)
+        for name, value in values.items():
+            setattr(company, name, value)
+        objs.append(company)
+    Company.objects.bulk_update(objs, list(SCORE_FIELDS), batch_size=1000)
+
+
+def _write_snapshots(version, as_of, task_values, company_values, staged: bool) -> None:
+    if staged:
+        fields = ", ".join(SNAPSHOT_FIELDS)
+        updates = ", ".join(
+            f"{name} = EXCLUDED.{name}" for name in (*SNAPSHOT_FIELDS, "recorded_at")
+        )
+        with connection.cursor() as cursor:
+            for model, owner, stage in (
+                (TaskSnapshot, "task_id", "task_score_stage"),
+                (CompanySnapshot, "company_id", "company_score_stage"),
+            ):
+                cursor.execute(
+                    f"INSERT INTO {model._meta.db_table} "
+                    f"({owner}, as_of, rubric_version_id, {fields}, recorded_at) "
+                    f"SELECT id, %s, %s, {fields}, now() FROM {stage} ORDER BY id "
+                    f"ON CONFLICT ({owner}, as_of, rubric_version_id) DO UPDATE SET {updates}",
+                    [as_of, version.pk],
+                )
+        return
+    options = {
+        "update_conflicts": True,
+        "update_fields": [*SNAPSHOT_FIELDS, "recorded_at"],
+        "batch_size": 1000,
+    }
+    TaskSnapshot.objects.bulk_create(
+        [
+            TaskSnapshot(task_id=tid, as_of=as_of, rubric_version=version, **_snapshot_values(v))
+            for tid, v in sorted(task_values.items())
+        ],
+        unique_fields=["task", "as_of", "rubric_version"],
+        **options,
+    )
+    CompanySnapshot.objects.bulk_create(
+        [
+            CompanySnapshot(
+                company_id=cid, as_of=as_of, rubric_version=version, **_snapshot_values(v)
+            )
+            for cid, v in sorted(company_values.items())
+        ],
+        unique_fields=["company", "as_of", "rubric_version"],
+        **options,
+    )
+
+
+def _snapshot_values(values: dict) -> dict:
+    return {name: values[name] for name in SNAPSHOT_FIELDS}
+
+
+def alerts_for_change(
+    before_quadrant: str,
+    before_margin: float | None,
+    before_runway: float | None,
+    after: scoring.Score,
+    rubric: scoring.Rubric,
+) -> list[tuple[str, str, str]]:
+    """(kind, to_state, message) for each alert a change from before to after deserves."""
+    if not after.is_scored:
+        return []
+    alerts = []
+    was_scored = before_quadrant != Quadrant.UNSCORED
+    if was_scored and before_quadrant != after.quadrant:
+        alerts.append(
+            (
+                AlertKind.QUADRANT_CHANGE,
+                after.quadrant,
+                f"moved from {rubric.label(before_quadrant)} to {rubric.label(after.quadrant)}",
+            )
+        )
+    if was_scored and before_margin is not None and (before_margin > 0) != (after.margin > 0):
+        absorbed = after.margin <= 0
+        alerts.append(
+            (
+                AlertKind.BOUNDARY_CROSSING,
+                "absorbed" if absorbed else "above",
+                "crossed below the absorption boundary"
+                if absorbed
+                else "rose above the absorption boundary",
+            )
+        )
+    if 0 < after.runway_years < 1 and (before_runway is None or before_runway >= 1):
+        alerts.append(
+            (
+                AlertKind.SHORT_RUNWAY,
+                "under_a_year",
+                f"runway down to {after.runway_years:.1f} years",
+            )
+        )
+    return alerts
+
+
+def _write_alerts(task_rows, task_scores, company_rows, company_results, as_of, rubric) -> None:
+    new = []
+    company_of = {}
+    for task_id, company_id, _, _, quadrant, margin, runway, *_ in task_rows:
+        company_of[task_id] = company_id
+        score = task_scores.get(task_id)
+        if score is None:
+            continue
+        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
+            new.append(
+                Alert(
+                    company_id=company_id,
+                    task_id=task_id,
+                    kind=kind,
+                    to_state=state,
+                    message=f"Task {message}",
+                    as_of=as_of,
+                )
+            )
+    for company_id, quadrant, margin, runway in company_rows:
+        score = company_results[company_id]
+        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
+            new.append(
+                Alert(
+                    company_id=company_id,
+                    kind=kind,
+                    to_state=state,
+                    message=f"Company {message}",
+                    as_of=as_of,
+                )
+            )
+    # The unique constraints make a repeated recompute add nothing.
+    Alert.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def rescore_task(*, task_id: int) -> int:
+    """Re-score a task and its company (the unit of a recompute job)."""
+    company_id = Task.objects.filter(pk=task_id).values_list("company_id", flat=True).first()
+    if company_id is None:
+        return 0
+    return rescore_companies(company_ids=[company_id])
+
+
+def rescore_everything(*, as_of: date | None = None) -> int:
+    """Re-score every task and company (daily: evidence decays and the boundary rises)."""
+    return rescore_companies(as_of=as_of)
+
+
+def sweep_stale(*, older_than: timedelta) -> int:
+    """Re-score the companies of tasks whose recompute is overdue (a lost job); returns
+    the number of companies re-scored."""
+    cutoff = timezone.now() - older_than
+    company_ids = sorted(
+        set(
+            Task.objects.filter(
+                Q(stale_since__lt=cutoff)
+                | Q(scored_version__lt=F("input_version"), updated_at__lt=cutoff)
+            ).values_list("company_id", flat=True)
+        )
+    )
+    if company_ids:
+        rescore_companies(company_ids=company_ids)
+    return len(company_ids)
+
+
+def enqueue_rescore_everything() -> None:
+    from . import tasks as jobs
+
+    jobs.rescore_everything.delay()
+
+
+def rescore_company_after_commit(company_id: int) -> None:
+    """Re-score a company after commit; with no task left it becomes Unscored."""
+    remaining = Task.objects.filter(company_id=company_id).values_list("id", flat=True).first()
+    if remaining is not None:
+        task_inputs_changed(task_id=remaining)
+        return
+    Company.objects.filter(pk=company_id).update(
+        x=None,
+        y=None,
+        confidence=0.0,
+        quadrant=Quadrant.UNSCORED,
+        margin=None,
+        runway_years=None,
+        evidence_count=0,
+    )

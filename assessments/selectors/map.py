@@ -1,0 +1,296 @@
+"""Reads for the portfolio map: the points a user may see under a set of filters.
+
+Every function here runs a fixed number of queries whatever the portfolio's size:
+one for the companies or tasks, and for a past date or a trail, one for the tasks'
+weights and one grouped scoring statement per date (the SQL scoring path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
+
+from django.db.models import QuerySet
+
+from .. import access, scoring, scoring_sql, selectors
+from ..models import Company, CompanyStatus, Evidence, Quadrant, Task
+
+SCORE_FIELDS = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "evidence_count")
+COMPANY_FIELDS = (
+    "id",
+    "name",
+    "sector",
+    "stage",
+    "status",
+    "check_size",
+    "arr",
+    "fund__name",
+    "lead_partner__username",
+    "lead_partner__first_name",
+    "lead_partner__last_name",
+)
+COMPANY = "company"
+TASK = "task"
+CHECK_SIZE = "check"
+ARR = "arr"
+BY_QUADRANT = "quadrant"
+BY_SECTOR = "sector"
+
+# Table columns the user may sort by, and how each reads a point.
+SORT_KEYS = {
+    "name": lambda p: p.name.lower(),
+    "company": lambda p: p.company.lower(),
+    "fund": lambda p: p.fund.lower(),
+    "sector": lambda p: p.sector.lower(),
+    "stage": lambda p: p.stage.lower(),
+    "status": lambda p: p.status,
+    "lead": lambda p: p.lead.lower(),
+    "x": lambda p: p.score.x if p.score.is_scored else None,
+    "y": lambda p: p.score.y if p.score.is_scored else None,
+    "quadrant": lambda p: p.score.quadrant,
+    "runway": lambda p: p.score.runway_years,
+    "confidence": lambda p: p.score.confidence,
+    "evidence": lambda p: p.score.evidence_count,
+    "size": lambda p: p.size,
+}
+
+
+@dataclass(frozen=True)
+class MapFilters:
+    """What the map shows: the filters, the dates and the display choices of the page."""
+
+    fund: int | None = None
+    sector: str = ""
+    stage: str = ""
+    status: str = ""
+    lead: int | None = None
+    quadrant: str = ""
+    as_of: date | None = None
+    since: date | None = None
+    per: str = COMPANY
+    size_by: str = CHECK_SIZE
+    colour_by: str = BY_QUADRANT
+    sort: str = "name"
+
+
+@dataclass
+class MapPoint:
+    """One bubble of the map (a company, or one of its tasks) and one row of its table."""
+
+    id: int
+    company_id: int
+    name: str
+    company: str
+    fund: str
+    sector: str
+    stage: str
+    status: str
+    lead: str
+    size: float | None
+    score: scoring.Score
+    # Where the point stood on the trail's start date (None without a trail or unscored then).
+    before: scoring.Score | None = None
+
+
+@dataclass
+class MapView:
+    points: list[MapPoint]
+    as_of: date
+    rubric: scoring.Rubric
+    rubric_number: int
+    is_today: bool
+    filters: MapFilters
+    total_before_quadrant: int = 0
+
+    @property
+    def scored(self) -> list[MapPoint]:
+        return [p for p in self.points if p.score.is_scored]
+
+    @property
+    def unscored(self) -> list[MapPoint]:
+        return [p for p in self.points if not p.score.is_scored]
+
+
+def _filtered_companies(user, filters: MapFilters) -> QuerySet:
+    companies = access.scoped(Company.objects.all(), user)
+    if filters.fund:
+        companies = companies.filter(fund_id=filters.fund)
+    if filters.sector:
+        companies = companies.filter(sector=filters.sector)
+    if filters.stage:
+        companies = companies.filter(stage=filters.stage)
+    if filters.status:
+        companies = companies.filter(status=filters.status)
+    if filters.lead:
+        companies = companies.filter(lead_partner_id=filters.lead)
+    return companies
+
+
+STATUS_LABELS = dict(CompanyStatus.choices)
+
+
+def _point(row: dict, prefix: str, size_by: str, score: scoring.Score) -> MapPoint:
+    """A point from a row of values(): company fields under ``prefix`` (tasks' rows)."""
+
+    def company(name: str):
+        return row[prefix + name]
+
+    lead = f"{company('lead_partner__first_name') or ''} {company('lead_partner__last_name') or ''}"
+    size = company("arr") if size_by == ARR else company("check_size")
+    return MapPoint(
+        id=row["id"],
+        company_id=row["company_id"] if prefix else row["id"],
+        name=row["name"],
+        company=company("name"),
+        fund=company("fund__name"),
+        sector=company("sector"),
+        stage=company("stage"),
+        status=STATUS_LABELS.get(company("status"), company("status")),
+        lead=lead.strip() or company("lead_partner__username") or "",
+        size=float(size) if size else None,
+        score=score,
+    )
+
+
+def _stored_score(row: dict) -> scoring.Score:
+    return selectors.stored_score(
+        SimpleNamespace(**row, is_scored=row["quadrant"] != scoring.UNSCORED)
+    )
+
+
+def _scores_as_of(ids: list[int], per: str, day: date, rubric: scoring.Rubric):
+    """Scores of the given companies or tasks as of a day, by the SQL scoring path."""
+    if per == TASK:
+        return scoring_sql.task_scores_as_of(ids, day, rubric)
+    weights = list(
+        Task.objects.filter(company_id__in=ids).values_list("id", "company_id", "weight")
+    )
+    task_scores = scoring_sql.task_scores_as_of([t for t, _, _ in weights], day, rubric)
+    return scoring_sql.company_scores(weights, task_scores, day, rubric)
+
+
+def map_points(user, filters: MapFilters) -> MapView:
+    """The points of the map for a user and filters, scored as of filters.as_of (today if
+    None): stored current scores for today, the SQL scoring path for any other day."""
+    version = selectors.active_rubric_version()
+    rubric = version.to_rubric()
+    today = selectors.today()
+    as_of = filters.as_of or today
+    is_today = as_of == today
+    companies = _filtered_companies(user, filters)
+    # Rows of values(), not model instances: a map of 10,000 tasks would otherwise build
+    # 40,000 objects, and that, not the database, was most of its time.
+    if filters.per == TASK:
+        prefix = "company__"
+        rows = (
+            Task.objects.filter(company__in=companies)
+            .order_by("company__name", "-weight", "name")
+            .values(
+                "id", "name", "company_id", *SCORE_FIELDS, *(prefix + f for f in COMPANY_FIELDS)
+            )
+        )
+    else:
+        prefix = ""
+        rows = companies.order_by("name").values(*COMPANY_FIELDS, *SCORE_FIELDS)
+    rows = list(rows)
+    ids = [row["id"] for row in rows]
+    unscored = scoring.score_task([], as_of, rubric)
+    if is_today:
+        scores = {row["id"]: _stored_score(row) for row in rows}
+    else:
+        scores = _scores_as_of(ids, filters.per, as_of, rubric)
+    points = [_point(row, prefix, filters.size_by, scores.get(row["id"], unscored)) for row in rows]
+    if filters.since and filters.since < as_of:
+        before = _scores_as_of(ids, filters.per, filters.since, rubric)
+        for p in points:
+            then = before.get(p.id)
+            p.before = then if then is not None and then.is_scored else None
+    total = len(points)
+    if filters.quadrant:
+        points = [p for p in points if p.score.quadrant == filters.quadrant]
+    return MapView(
+        points=sort_points(points, filters.sort),
+        as_of=as_of,
+        rubric=rubric,
+        rubric_number=version.number,
+        is_today=is_today,
+        filters=filters,
+        total_before_quadrant=total,
+    )
+
+
+def sort_points(points: list[MapPoint], sort: str) -> list[MapPoint]:
+    """Sort by a column key, '-key' for descending; empty values always last."""
+    descending = sort.startswith("-")
+    key = SORT_KEYS.get(sort.lstrip("-"), SORT_KEYS["name"])
+    present = [p for p in points if key(p) is not None]
+    missing = [p for p in points if key(p) is None]
+    present.sort(key=lambda p: (key(p), p.name.lower()), reverse=descending)
+    return present + missing
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    funds: list
+    sectors: list[str]
+    stages: list[str]
+    leads: list[tuple[int, str]]
+    statuses: list[tuple[str, str]]
+    quadrants: list[tuple[str, str]]
+    evidence_months: list[date]
+
+
+def evidence_months(user) -> list[date]:
+    """The first day of every month from the earliest evidence the user may see to today.
+
+    Found through the index on observed_day (the earliest row, not a scan of every
+    row), so the map page stays fast however much evidence the portfolio holds.
+    """
+    first = (
+        access.scoped(Evidence.objects.all(), user)
+        .order_by("observed_day")
+        .values_list("observed_on", flat=True)
+        .first()
+    )
+    if first is None:
+        return []
+    today = selectors.today()
+    months, month = [], first.replace(day=1)
+    while month <= today:
+        months.append(month)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return months
+
+
+def filter_choices(user, rubric: scoring.Rubric) -> FilterChoices:
+    """The options of the map's filters, from the companies the user may see (three queries)."""
+    rows = (
+        access.scoped(Company.objects.all(), user)
+        .values_list(
+            "sector",
+            "stage",
+            "lead_partner_id",
+            "lead_partner__username",
+            "lead_partner__first_name",
+            "lead_partner__last_name",
+        )
+        .distinct()
+        .order_by()
+    )
+    sectors, stages, leads = set(), set(), {}
+    for sector, stage, lead_id, username, first, last in rows:
+        sectors.add(sector)
+        stages.add(stage)
+        if lead_id:
+            leads[lead_id] = f"{first} {last}".strip() or username
+    months = evidence_months(user)
+    return FilterChoices(
+        funds=list(access.visible_funds(user)),
+        sectors=sorted(s for s in sectors if s),
+        stages=sorted(s for s in stages if s),
+        leads=sorted(leads.items(), key=lambda item: item[1].lower()),
+        statuses=list(CompanyStatus.choices),
+        quadrants=[(q, rubric.label(q)) for q in (*scoring.QUADRANTS, Quadrant.UNSCORED.value)],
+        evidence_months=months,
+    )

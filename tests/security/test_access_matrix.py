@@ -1,0 +1,295 @@
+"""Every URL × method × role: the expected status, and refusals change nothing.
+
+The URL names come from the resolver: a URL without a row in MATRIX fails
+test_every_url_has_a_row. To add a URL, add one line to MATRIX:
+
+    "url_name": Row(kwargs_factory, expectations[, writes=roles whose POST changes data]),
+
+where expectations maps each role to (GET status, POST status); the by_role
+helper and the constants below cover the usual shapes. The admin/ tree is one
+row ("admin"), tested at admin:index.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+
+from assessments.models import Alert, ICPack
+from tests.conftest import CHROMIUM, need
+from tests.security.security_world import (
+    ANON,
+    ASSOCIATE,
+    FAST_HASHERS,
+    OTHER,
+    PARTNER,
+    ROLES,
+    VIEWER,
+    World,
+    build_world,
+    row_counts,
+    url_names,
+)
+
+# --- kwargs factories: which object each URL is asked about ---------------------------------
+
+
+def no_kwargs(w: World) -> dict:
+    return {}
+
+
+def fund(w: World) -> dict:
+    return {"fund_id": w.fund.pk}
+
+
+def viewer_membership(w: World) -> dict:
+    return {"fund_id": w.fund.pk, "membership_id": w.memberships[VIEWER].pk}
+
+
+def draft_rubric(w: World) -> dict:
+    return {"version_id": w.draft_rubric.pk}
+
+
+def stale_reset_link(w: World) -> dict:
+    # A link that does not verify: the page explains, and nothing changes.
+    return {"uidb64": "MQ", "token": default_token_generator.make_token(w.users[VIEWER])[:-2]}
+
+
+def company(w: World) -> dict:
+    return {"pk": w.company.pk}
+
+
+def task(w: World) -> dict:
+    return {"pk": w.task.pk}
+
+
+def evidence(w: World) -> dict:
+    return {"pk": w.evidence.pk}
+
+
+def unread_alert(w: World) -> dict:
+    alert = Alert.objects.create(
+        company=w.company, kind="quadrant_change", message="moved", as_of=date(2026, 1, 1)
+    )
+    return {"pk": alert.pk}
+
+
+def map_csv(w: World) -> dict:
+    return {"fmt": "csv"}
+
+
+def task_chart(w: World) -> dict:
+    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} to render the chart")
+    return {"task_id": w.task.pk, "fmt": "svg"}
+
+
+def company_chart(w: World) -> dict:
+    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} to render the chart")
+    return {"company_id": w.company.pk, "fmt": "svg"}
+
+
+def ic_pack(w: World) -> dict:
+    pack = ICPack.objects.create(fund=w.fund, as_of=date(2026, 1, 1))
+    return {"pack_id": pack.pk}
+
+
+# --- expectations ---------------------------------------------------------------------------
+
+LOGIN = (302, 302)  # anonymous: sent to the sign-in page
+NOT_FOUND = (404, 404)  # a member of another fund: the object does not exist for them
+FORBIDDEN = (403, 403)  # a member whose role does not allow it
+POST_ONLY_REFUSED = (405, 302)  # anonymous on a POST-only action: GET refused, POST to sign-in
+
+
+def by_role(anon, other, viewer, associate, partner) -> dict[str, tuple[int, int]]:
+    return {ANON: anon, OTHER: other, VIEWER: viewer, ASSOCIATE: associate, PARTNER: partner}
+
+
+def everyone(statuses: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    return dict.fromkeys(ROLES, statuses)
+
+
+def signed_in(anon, statuses) -> dict[str, tuple[int, int]]:
+    return by_role(anon, statuses, statuses, statuses, statuses)
+
+
+SIGNED_IN_READ = signed_in(LOGIN, (200, 200))
+# A read-only page refuses POST (405) before anything else.
+PARTNERS_ONLY_READ = by_role((302, 405), (404, 405), (403, 405), (403, 405), (200, 405))
+PARTNERS_ONLY_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, (200, 200))
+PARTNERS_ONLY_ACTION = by_role(POST_ONLY_REFUSED, (405, 404), (405, 403), (405, 403), (405, 302))
+MEMBERS_WHO_ADD = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 400), (200, 400))
+# A page that answers POST by rendering again, writing nothing.
+MEMBERS_READ_POST_RERENDERS = by_role(LOGIN, NOT_FOUND, (200, 200), (200, 200), (200, 200))
+EDITORS = frozenset({ASSOCIATE, PARTNER})
+# A form: an empty POST comes back with its errors (200) and writes nothing.
+EDITORS_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 200), (200, 200))
+# A confirmation page; the POST deletes and redirects.
+EDITORS_CONFIRM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 302), (200, 302))
+# POST-only actions that ask for sign-in before looking at the method.
+EDITORS_ACTION = by_role(LOGIN, (405, 404), (405, 403), (405, 302), (405, 302))
+PARTNERS_ACTION = {**PARTNERS_ONLY_ACTION, ANON: LOGIN}
+MEMBERS_READ = by_role(LOGIN, (404, 405), (200, 405), (200, 405), (200, 405))
+MEMBERS = frozenset({VIEWER, ASSOCIATE, PARTNER})
+# Staff only: everyone here is a non-staff user, sent to the admin's own sign-in page.
+STAFF_ONLY = everyone((302, 302))
+
+
+@dataclass(frozen=True)
+class Row:
+    kwargs: Callable[[World], dict]
+    expect: dict[str, tuple[int, int]]
+    writes: frozenset[str] = frozenset()  # roles whose accepted POST changes the database
+
+
+MATRIX: dict[str, Row] = {
+    # The map and the company list: any signed-in user, each sees their own funds.
+    "home": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
+    "portfolio": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
+    # Health for load balancers: no sign-in, reveals no fund data.
+    "healthz": Row(no_kwargs, everyone((200, 405))),
+    "map_company_panel": Row(company, {**MEMBERS_READ, ANON: LOGIN}),
+    # Authentication (Django's views).
+    "login": Row(no_kwargs, signed_in((200, 200), (302, 302))),
+    "logout": Row(no_kwargs, everyone((405, 302)), writes=frozenset(ROLES) - {ANON}),
+    "password_change": Row(no_kwargs, signed_in(LOGIN, (200, 200))),
+    "password_change_done": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
+    "password_reset": Row(no_kwargs, everyone((200, 200))),
+    "password_reset_done": Row(no_kwargs, everyone((200, 405))),
+    "password_reset_confirm": Row(stale_reset_link, everyone((200, 200))),
+    "password_reset_complete": Row(no_kwargs, everyone((200, 405))),
+    # Fund administration (partners).
+    "fund_members": Row(fund, PARTNERS_ONLY_FORM),
+    "fund_member_role": Row(viewer_membership, PARTNERS_ONLY_ACTION),
+    "fund_member_remove": Row(viewer_membership, PARTNERS_ONLY_ACTION, writes={PARTNER}),
+    "fund_audit": Row(fund, PARTNERS_ONLY_READ),
+    "evidence_import": Row(fund, MEMBERS_WHO_ADD),
+    # The firm-wide rubric: read by all, changed by a partner of any fund.
+    "rubric": Row(no_kwargs, by_role(LOGIN, (200, 200), (200, 403), (200, 403), (200, 200))),
+    "rubric_activate": Row(
+        draft_rubric,
+        by_role(POST_ONLY_REFUSED, (405, 302), (405, 403), (405, 403), (405, 302)),
+        writes=frozenset({OTHER, PARTNER}),
+    ),
+    # Company pages: members read; associates and partners change companies and tasks.
+    "company_detail": Row(company, MEMBERS_READ_POST_RERENDERS),
+    "company_header": Row(company, MEMBERS_READ_POST_RERENDERS),
+    "company_create": Row(fund, EDITORS_FORM),
+    "company_edit": Row(company, EDITORS_FORM),
+    "company_delete": Row(company, EDITORS_CONFIRM, writes=EDITORS),
+    "task_create": Row(company, EDITORS_FORM),
+    "task_edit": Row(task, EDITORS_FORM),
+    "task_delete": Row(task, EDITORS_CONFIRM, writes=EDITORS),
+    "task_scores": Row(task, MEMBERS_READ_POST_RERENDERS),
+    # Evidence: associates add and change their own (the world's evidence is the
+    # associate's), partners any; the history is the partners'.
+    "evidence_create": Row(task, by_role(LOGIN, (405, 404), (405, 403), (405, 200), (405, 200))),
+    "evidence_row": Row(evidence, MEMBERS_READ_POST_RERENDERS),
+    "evidence_edit": Row(evidence, EDITORS_FORM),
+    "evidence_delete": Row(evidence, EDITORS_ACTION, writes=EDITORS),
+    "evidence_history": Row(evidence, PARTNERS_ONLY_FORM),
+    "task_evidence_history": Row(task, PARTNERS_ONLY_FORM),
+    # The review queue: a partner's own funds only (another fund's partner sees theirs).
+    "review_queue": Row(no_kwargs, by_role(LOGIN, (200, 200), FORBIDDEN, FORBIDDEN, (200, 200))),
+    "review_bulk": Row(no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))),
+    "evidence_verify": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
+    "evidence_send_back": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
+    "alert_read": Row(unread_alert, PARTNERS_ACTION),
+    "alerts_read_all": Row(
+        no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))
+    ),
+    # Exports: any member reads; the map export covers only the user's own funds.
+    "export_map": Row(map_csv, signed_in(LOGIN, (200, 405))),
+    "export_task_waterfall": Row(task_chart, MEMBERS_READ),
+    "export_company_history": Row(company_chart, MEMBERS_READ),
+    "ic_pack": Row(fund, by_role(LOGIN, NOT_FOUND, *[(200, 200)] * 3), writes=MEMBERS),
+    "ic_pack_progress": Row(ic_pack, MEMBERS_READ),
+    # A pack that is not built yet has nothing to download.
+    "ic_pack_download": Row(ic_pack, by_role(LOGIN, (404, 405), *[(404, 405)] * 3)),
+    "admin": Row(no_kwargs, STAFF_ONLY),
+}
+
+
+def matrix_key(url_name: str) -> str:
+    return "admin" if url_name.startswith("admin:") else url_name
+
+
+def reverse_row(name: str, world: World) -> str:
+    return reverse("admin:index" if name == "admin" else name, kwargs=MATRIX[name].kwargs(world))
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+def test_every_url_has_a_row():
+    keys = {matrix_key(name) for name in url_names()}
+    missing = sorted(keys - MATRIX.keys())
+    assert not missing, f"URL names without a row in MATRIX (add one line each): {missing}"
+    stale = sorted(MATRIX.keys() - keys)
+    assert not stale, f"MATRIX rows for URLs that no longer exist: {stale}"
+
+
+def test_every_row_names_every_role():
+    for name, row in MATRIX.items():
+        assert set(row.expect) == set(ROLES), name
+
+
+CASES = [
+    pytest.param(name, role, method, id=f"{name}-{role}-{method}")
+    for name in MATRIX
+    for role in ROLES
+    for method in ("get", "post")
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role", "method"), CASES)
+def test_status_and_no_change_on_refusal(name, role, method):
+    world = build_world()
+    row = MATRIX[name]
+    url = reverse_row(name, world)
+    client = world.client(role)
+    before = row_counts()
+    response = getattr(client, method)(url)
+    expected = row.expect[role][0 if method == "get" else 1]
+    assert response.status_code == expected, f"{method.upper()} {url} as {role}"
+    if response.status_code == 302 and (role == ANON or name == "admin"):
+        # A refusal by redirect goes to a sign-in page, never into the app.
+        assert "login" in response["Location"], response["Location"]
+    if method == "get" or role not in row.writes:
+        assert row_counts() == before, f"{method.upper()} {url} as {role} changed the database"
+    else:
+        assert row_counts() != before, f"{method.upper()} {url} as {role} should have written"
+
+
+@pytest.mark.django_db
+def test_staff_reach_the_admin(admin_client):
+    assert admin_client.get(reverse("admin:index")).status_code == 200
+
+
+# A superuser belongs to no fund and may do everything: the partner's answer on every URL
+# (the admin included, which partners cannot enter).
+SUPERUSER_DIFFERS = {"admin": (200, 200)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_superuser_gets_the_partners_answer_everywhere(name, django_user_model):
+    world = build_world()
+    row = MATRIX[name]
+    url = reverse_row(name, world)
+    boss = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
+    client = world.client(ANON)
+    client.force_login(boss)
+    expected = SUPERUSER_DIFFERS.get(name, row.expect[PARTNER])
+    for method, status in zip(("get", "post"), expected, strict=True):
+        response = getattr(client, method)(url)
+        assert response.status_code == status, f"{method.upper()} {url} as superuser"

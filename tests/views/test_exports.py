@@ -1,0 +1,367 @@
+"""Exports: every file is opened and checked, labels never collide, scoping holds."""
+
+import csv
+import io
+import os
+import random
+import struct
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from pptx import Presentation
+from pypdf import PdfReader
+
+from assessments import recompute, scoring
+from assessments.charts import labels, memo
+from assessments.exports import render as rendering
+from assessments.models import ICPack, ICPackStatus, Role
+from tests.conftest import CHROMIUM, need
+from tests.factories import (
+    CompanyFactory,
+    EvidenceFactory,
+    FundFactory,
+    MembershipFactory,
+    TaskFactory,
+    UserFactory,
+)
+
+AS_OF = "2026-06-30"
+
+
+@pytest.fixture(scope="session")
+def kaleido_server():
+    """One warm Kaleido server shared by every rendering test."""
+    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    yield
+    rendering.stop_server()
+
+
+@pytest.fixture
+def portfolio(db, client):
+    fund = FundFactory(name="Fund Alpha")
+    member = UserFactory(username="partner")
+    MembershipFactory(user=member, fund=fund, role=Role.PARTNER)
+    names = ["Acme Legal", "=HYPERLINK(evil)", "Beacon Health"]
+    for n, name in enumerate(names):
+        task = TaskFactory(company=CompanyFactory(fund=fund, name=name), name=f"Review {n}")
+        EvidenceFactory(task=task, factor="system_access", strength=2 + n)
+        EvidenceFactory(task=task, factor="public_benchmark", stance=-1, strength=4)
+    secret = TaskFactory(company=CompanyFactory(name="Secret Other Fund Co"))
+    EvidenceFactory(task=secret)
+    client.force_login(member)
+    return {"fund": fund, "names": names, "client": client, "user": member}
+
+
+def _map_url(fmt, fund, **params):
+    query = "&".join(f"{k}={v}" for k, v in {"fund": fund.id, "as_of": AS_OF, **params}.items())
+    return reverse("export_map", args=[fmt]) + "?" + query
+
+
+def test_labels_in_a_dense_cluster_never_overlap_each_other_or_any_bubble():
+    rng = random.Random(7)
+    frame = labels.Frame(468, 324, 51, 11, 44, 90)
+    bubbles = []
+    for n in range(30):
+        cx, cy = frame.to_px(rng.uniform(55, 65), rng.uniform(55, 65))
+        bubbles.append(labels.Bubble(cx, cy, rng.uniform(3, 10), f"Company {n}"))
+    placements = labels.place_labels(bubbles, frame, font_size=7)
+    boxes = [p.box for p in placements]
+    assert all(p.clear for p in placements)
+    for i, box in enumerate(boxes):
+        assert box.inside(frame.plot)
+        assert not any(box.intersects(other) for other in boxes[i + 1 :])
+        assert not any(box.covers_circle(b.cx, b.cy, b.radius) for b in bubbles)
+    assert any(p.moved for p in placements), "a dense cluster needs leader lines"
+
+
+def test_the_memo_map_labels_a_dense_cluster_without_overlaps():
+    # The same placer, through the memo's figure builder: 30 companies in a 10x10 box.
+    rng = random.Random(7)
+    points = [
+        memo.MapPoint(
+            f"Company {n}",
+            rng.uniform(55, 65),
+            rng.uniform(55, 65),
+            rng.uniform(1, 20),
+            "untrainable",
+            "untrainable",
+            0.8,
+        )
+        for n in range(30)
+    ]
+    figure = memo.memo_map(
+        points, rubric=scoring.DEFAULT_RUBRIC, as_of=date(2026, 6, 30), text=memo.ChartText("Map")
+    )
+    layout = figure["layout"]
+    m = layout["margin"]
+    frame = labels.Frame(layout["width"], layout["height"], m["l"], m["r"], m["t"], m["b"])
+    boxes = []
+    for note in layout["annotations"]:
+        if note.get("xanchor") == "center" and note.get("yanchor") == "middle":
+            w, h = labels.text_size(note["text"], note["font"]["size"])
+            cx, cy = frame.to_px(note["x"], note["y"])
+            # 0.1 px in from each side: the trip through data coordinates rounds.
+            boxes.append(
+                labels.Box(cx - w / 2 + 0.1, cy - h / 2 + 0.1, cx + w / 2 - 0.1, cy + h / 2 - 0.1)
+            )
+    discs = [
+        (*frame.to_px(x, y), d / 2)
+        for trace in figure["data"]
+        if trace.get("mode") == "markers"
+        for x, y, d in zip(trace["x"], trace["y"], trace["marker"]["size"], strict=True)
+    ]
+    assert len(boxes) >= 25 and len(discs) == 30
+    for i, box in enumerate(boxes):
+        assert not any(box.intersects(other) for other in boxes[i + 1 :])
+        assert not any(box.covers_circle(*disc) for disc in discs)
+    assert any(s["type"] == "line" and s["line"]["color"] == "#888888" for s in layout["shapes"])
+
+
+def test_a_lone_label_sits_beside_its_bubble_without_a_leader_line():
+    frame = labels.Frame(468, 324, 51, 11, 44, 90)
+    cx, cy = frame.to_px(50, 50)
+    [placement] = labels.place_labels([labels.Bubble(cx, cy, 6, "Acme")], frame, 7)
+    assert not placement.moved
+
+
+def test_waterfall_steps_add_up_from_50_to_the_final_score():
+    contributions = [memo.Contribution(f"n{i}", "x", r) for i, r in enumerate([0.4, -1.2, 0.3])]
+    steps = memo.waterfall_steps(contributions)
+    assert [label for label, _ in steps["x"]] == ["n1", "n0", "n2"]
+    from assessments import scoring
+
+    assert 50 + sum(d for _, d in steps["x"]) == pytest.approx(scoring.axis_score(-0.5))
+
+
+@pytest.mark.parametrize(
+    ("size", "pixels"), [("memo", (1950, 1350)), ("slide", (3999, 2250)), ("square", (1800, 1800))]
+)
+def test_map_png_is_300_dpi_at_each_preset(kaleido_server, portfolio, size, pixels):
+    response = portfolio["client"].get(_map_url("png", portfolio["fund"], preset=size))
+    assert response.status_code == 200
+    png = response.content
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == pixels
+    assert b"pHYs" in png[:80]
+
+
+def test_map_svg_parses_and_names_every_company(kaleido_server, portfolio):
+    response = portfolio["client"].get(_map_url("svg", portfolio["fund"], sector="Legal"))
+    root = ET.fromstring(response.content)
+    assert root.get("width") == "6.5in"
+    texts = {"".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")}
+    for name in portfolio["names"]:
+        assert name in texts
+    assert any("Fund Alpha" in t and "sector Legal" in t for t in texts)
+    assert "Secret Other Fund Co" not in texts
+
+
+def test_map_pdf_has_one_page_the_size_of_the_preset(kaleido_server, portfolio):
+    response = portfolio["client"].get(_map_url("pdf", portfolio["fund"], preset="square"))
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx((432, 432), abs=0.5)
+
+
+def test_map_slide_has_the_chart_picture_and_real_text_boxes(kaleido_server, portfolio):
+    response = portfolio["client"].get(_map_url("pptx", portfolio["fund"]))
+    deck = Presentation(io.BytesIO(response.content))
+    assert deck.slide_width * 9 == deck.slide_height * 16
+    shapes = {shape.name: shape for shape in deck.slides[0].shapes}
+    assert shapes["Chart"].shape_type == 13  # picture
+    assert "Fund Alpha" in shapes["Title"].text_frame.text
+    assert "As of 30 Jun 2026" in shapes["Footnote"].text_frame.text
+
+
+def test_ic_pack_has_the_map_then_a_page_per_company(
+    kaleido_server, portfolio, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    client, fund = portfolio["client"], portfolio["fund"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("ic_pack", args=[fund.id]), {"as_of": AS_OF})
+    assert response.status_code == 200
+    pack = ICPack.objects.get(fund=fund)
+    assert pack.status == ICPackStatus.DONE and pack.pages_done == pack.pages_total == 4
+    progress = client.get(reverse("ic_pack_progress", args=[pack.id]))
+    assert b"every 1s" not in progress.content  # no polling once done
+    download = client.get(reverse("ic_pack_download", args=[pack.id]))
+    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
+    assert len(reader.pages) == 4
+    company_pages = " ".join(page.extract_text() for page in reader.pages[1:])
+    assert all(name in company_pages for name in portfolio["names"])
+    outsider = UserFactory(username="outsider")
+    client.force_login(outsider)
+    assert client.get(reverse("ic_pack_download", args=[pack.id])).status_code == 404
+
+
+def test_map_csv_neutralises_formulas_and_matches_export_scores(portfolio):
+    response = portfolio["client"].get(_map_url("csv", portfolio["fund"]))
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:3] == ["fund", "company", "task"]
+    assert "'=HYPERLINK(evil)" in {row[1] for row in rows}
+    out = io.StringIO()
+    call_command("export_scores", as_of=date(2026, 6, 30), fund="Fund Alpha", stdout=out)
+    command_rows = [r for r in csv.reader(io.StringIO(out.getvalue())) if r[2] == ""]
+    assert sorted(rows[1:]) == sorted(command_rows)
+
+
+def test_another_funds_data_is_never_exported(portfolio):
+    client = portfolio["client"]
+    other = CompanyFactory(name="Elsewhere").fund
+    assert client.get(_map_url("csv", other)).status_code == 404
+    everything = client.get(reverse("export_map", args=["csv"]) + f"?as_of={AS_OF}")
+    assert b"Secret Other Fund Co" not in everything.content
+    assert client.get(reverse("ic_pack", args=[other.id])).status_code == 404
+    task = TaskFactory(company__fund=other)
+    url = reverse("export_task_waterfall", args=[task.id, "png"])
+    assert client.get(url).status_code == 404
+
+
+def test_without_chromium_the_export_says_what_to_install(portfolio, monkeypatch):
+    monkeypatch.setattr(rendering, "browser_path", lambda: None)
+    monkeypatch.setattr(rendering, "_server_alive", lambda kaleido: False)
+    response = portfolio["client"].get(_map_url("png", portfolio["fund"]))
+    assert response.status_code == 503
+    assert b"apt-get install chromium" in response.content
+
+
+def test_unknown_format_is_not_found(portfolio):
+    assert portfolio["client"].get(_map_url("gif", portfolio["fund"])).status_code == 404
+
+
+def _task_of(portfolio):
+    from assessments.models import Task
+
+    return Task.objects.get(company__name="Acme Legal")
+
+
+def test_task_waterfall_exports_as_svg_png_and_pdf(kaleido_server, portfolio):
+    task = _task_of(portfolio)
+    client = portfolio["client"]
+    url = reverse("export_task_waterfall", args=[task.id, "svg"]) + f"?as_of={AS_OF}"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "acme-legal-review-0-waterfall.svg" in response["Content-Disposition"]
+    texts = " ".join("".join(el.itertext()) for el in ET.fromstring(response.content).iter())
+    assert "Acme Legal: Review 0" in texts and "Frontier (x)" in texts
+    png = client.get(reverse("export_task_waterfall", args=[task.id, "png"]) + "?preset=square")
+    assert struct.unpack(">II", png.content[16:24]) == (1800, 1800)
+    pdf = client.get(reverse("export_task_waterfall", args=[task.id, "pdf"]) + "?preset=slide")
+    page = PdfReader(io.BytesIO(pdf.content)).pages[0]
+    assert float(page.mediabox.width) == pytest.approx(13.33 * 72, abs=1)
+
+
+def test_company_history_exports_with_its_title(kaleido_server, portfolio):
+    from assessments.models import Company
+
+    recompute.rescore_companies(
+        company_ids=[c.id for c in Company.objects.filter(fund=portfolio["fund"])]
+    )
+    company = Company.objects.get(name="Beacon Health")
+    response = portfolio["client"].get(reverse("export_company_history", args=[company.id, "svg"]))
+    assert response.status_code == 200
+    root = ET.fromstring(response.content)
+    assert root.get("width") == "6.5in"
+    assert any("Beacon Health: score history" in "".join(el.itertext()) for el in root.iter())
+    pdf = portfolio["client"].get(reverse("export_company_history", args=[company.id, "pdf"]))
+    assert len(PdfReader(io.BytesIO(pdf.content)).pages) == 1
+
+
+def test_export_menus_carry_the_map_query_and_sit_beside_each_chart(portfolio):
+    client, fund = portfolio["client"], portfolio["fund"]
+    page = client.get(reverse("home") + f"?fund={fund.id}&sector=Legal", HTTP_HX_REQUEST="true")
+    html = page.content.decode()
+    assert 'class="export-menu"' in html
+    assert f"/exports/map.svg?fund={fund.id}&amp;sector=Legal&amp;preset=memo" in html
+    assert "map.pptx?" in html and "map.csv?" in html
+    full = client.get(reverse("home")).content.decode()
+    assert reverse("ic_pack", args=[fund.id]) in full
+    company = _task_of(portfolio).company
+    detail = client.get(reverse("company_detail", args=[company.id])).content.decode()
+    assert reverse("export_company_history", args=[company.id, "png"]) in detail
+    assert reverse("export_task_waterfall", args=[_task_of(portfolio).id, "pdf"]) in detail
+
+
+def test_without_chromium_the_menu_says_what_to_install(portfolio, monkeypatch):
+    monkeypatch.setattr(rendering, "browser_path", lambda: None)
+    html = portfolio["client"].get(reverse("home")).content.decode()
+    assert "apt-get install chromium" in html
+    assert "/exports/map.png" not in html and "/exports/map.csv" in html
+
+
+def test_expired_ic_packs_are_deleted_with_their_files(portfolio, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assessments import tasks
+
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "packs").mkdir()
+    old_file, new_file = tmp_path / "packs/old.pdf", tmp_path / "packs/new.pdf"
+    old_file.write_bytes(b"%PDF")
+    new_file.write_bytes(b"%PDF")
+    fund, user = portfolio["fund"], portfolio["user"]
+    old = ICPack.objects.create(fund=fund, requested_by=user, as_of=date(2026, 6, 30))
+    old.file = "packs/old.pdf"
+    old.save()
+    ICPack.objects.filter(id=old.id).update(created_at=timezone.now() - timedelta(days=1, hours=1))
+    fresh = ICPack.objects.create(fund=fund, requested_by=user, as_of=date(2026, 6, 30))
+    fresh.file = "packs/new.pdf"
+    fresh.save()
+    assert tasks.sweep_ic_packs.delay().get() == 1
+    assert list(ICPack.objects.values_list("id", flat=True)) == [fresh.id]
+    assert not old_file.exists() and new_file.exists()
+
+
+@pytest.fixture
+def broker_in_environment(redis_broker, monkeypatch):
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration,
+    # so the producer in this process must see the test broker there too.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_broker)
+    yield
+    from moatapp.celery import app
+
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ic_pack_is_built_by_a_real_worker(
+    kaleido_server, settings, tmp_path, broker_in_environment, celery_worker
+):
+    import time
+
+    from django.test import Client
+
+    settings.MEDIA_ROOT = tmp_path
+    fund = FundFactory(name="Fund Worker")
+    member = UserFactory(username="worker-partner")
+    MembershipFactory(user=member, fund=fund, role=Role.PARTNER)
+    task = TaskFactory(company=CompanyFactory(fund=fund, name="Solo Co"))
+    EvidenceFactory(task=task, factor="system_access", strength=3)
+    client = Client()
+    client.force_login(member)
+    response = client.post(
+        reverse("ic_pack", args=[fund.id]), {"as_of": AS_OF}, HTTP_HX_REQUEST="true"
+    )
+    assert b"<progress" in response.content or b"Download" in response.content
+    pack = ICPack.objects.get(fund=fund)
+    deadline = time.monotonic() + 60
+    while (
+        pack.status not in (ICPackStatus.DONE, ICPackStatus.FAILED) and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+        pack.refresh_from_db()
+    assert pack.status == ICPackStatus.DONE, pack.error
+    progress = client.get(reverse("ic_pack_progress", args=[pack.id]))
+    assert b"Download the IC pack" in progress.content
+    download = client.get(reverse("ic_pack_download", args=[pack.id]))
+    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
+    assert len(reader.pages) == 2
+    assert "Solo Co" in reader.pages[1].extract_text()
