@@ -17,7 +17,6 @@ urlpatterns = [
     path("portfolio/", portfolio.portfolio, name="portfolio"),
     path("", map_views.map_page, name="home"),
     path("healthz", health.healthz, name="healthz"),
-    path("map/companies/<int:pk>/panel/", map_views.map_company_panel, name="map_company_panel"),
     path("funds/<int:fund_id>/members/", members.fund_members, name="fund_members"),
     path(
         "funds/<int:fund_id>/members/<int:membership_id>/role/",

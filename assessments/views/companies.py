@@ -10,8 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling, reswap, retarget
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget, trigger_client_event
 
 from .. import access, models, scoring, selectors, services
 from ..forms import CompanyForm, EvidenceForm, TaskForm, evidence_form_for
@@ -148,6 +148,7 @@ def _after_evidence_change(
 
 
 @login_required
+@require_safe
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A company: header, tasks with scores, charts, evidence and the evidence form."""
     company = _company(request, pk)
@@ -158,6 +159,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def company_header(request: HttpRequest, pk: int) -> HttpResponse:
     """The header's scores, re-read when the page hears scoresChanged."""
     company = _company(request, pk)
@@ -189,7 +191,6 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     company = _company(request, pk)
     access.require(request.user, access.EDIT_COMPANIES, company.fund_id)
     form = CompanyForm(request.POST or None, instance=company, fund_id=company.fund_id)
-    conflict = None
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
         expected = form.cleaned_data.get("version") or 0
@@ -198,23 +199,19 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 company=company, editor=request.user, expected_version=expected, **data
             )
         except services.ConflictError as error:
-            conflict = _conflict_rows(error.current, data, CompanyForm.Meta.fields)
-            conflict_message = str(error)
-            # Saving again after comparing is a deliberate choice, made from the current version.
-            post = request.POST.copy()
-            post["version"] = error.current.version
-            form = CompanyForm(post, instance=error.current, fund_id=company.fund_id)
-            form.is_valid()
+            form, conflict = _edit_conflict(
+                request,
+                error,
+                data,
+                CompanyForm.Meta.fields,
+                CompanyForm,
+                instance=error.current,
+                fund_id=company.fund_id,
+            )
             return render(
                 request,
                 "assessments/company_form.html",
-                {
-                    "form": form,
-                    "fund": company.fund,
-                    "company": company,
-                    "conflict": conflict,
-                    "conflict_message": conflict_message,
-                },
+                {"form": form, "fund": company.fund, "company": company, **conflict},
                 status=409,
             )
         messages.success(request, "Company saved.")
@@ -226,15 +223,22 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _conflict_rows(current, mine: dict, fields) -> list[tuple[str, object, object]]:
-    """(field, your value, the current saved value) for the fields that differ."""
+def _edit_conflict(request, error: services.ConflictError, mine: dict, fields, form_class, **kw):
+    """Someone saved the record after this edit began: the form as posted, re-based on the
+    current version (saving again after comparing is a deliberate choice), and the context
+    that shows (field, your value, the current saved value) for each field that differs."""
     rows = []
     for name in fields:
-        theirs = getattr(current, name)
+        theirs = getattr(error.current, name)
         yours = mine.get(name)
         if str(theirs if theirs is not None else "") != str(yours if yours is not None else ""):
             rows.append((name.replace("_", " "), yours, theirs))
-    return rows
+    # Compared first: validating a model form writes the posted values onto its instance.
+    post = request.POST.copy()
+    post["version"] = error.current.version
+    form = form_class(post, **kw)
+    form.is_valid()
+    return form, {"conflict": rows, "conflict_message": str(error)}
 
 
 @login_required
@@ -298,6 +302,7 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def task_scores(request: HttpRequest, pk: int) -> HttpResponse:
     """A task's scores region; polled while its recompute is pending, then stops (286)
     and tells the page that scores changed."""
@@ -313,8 +318,7 @@ def task_scores(request: HttpRequest, pk: int) -> HttpResponse:
     context["tv"] = tv
     response = render(request, f"{PAGE}#task-scores", context)
     if polling and not tv.is_pending:
-        response = HttpResponseStopPolling(response.content)
-        response["HX-Trigger"] = "scoresChanged"
+        response = trigger_client_event(HttpResponseStopPolling(response.content), "scoresChanged")
     return response
 
 
@@ -374,17 +378,16 @@ def evidence_edit(request: HttpRequest, pk: int) -> HttpResponse:
             **form.evidence_fields(),
         )
     except services.ConflictError as error:
-        post = request.POST.copy()
-        post["version"] = error.current.version
-        form = EvidenceForm(post, auto_id=f"id_%s_ev{evidence.pk}")
-        form.is_valid()
-        return _edit_row(
+        form, conflict = _edit_conflict(
             request,
-            error.current,
-            form,
-            conflict=_conflict_rows(error.current, form.evidence_fields(), models.EVIDENCE_FIELDS),
-            conflict_message=str(error),
-            status=409 if not request.htmx else 200,
+            error,
+            form.evidence_fields(),
+            models.EVIDENCE_FIELDS,
+            EvidenceForm,
+            auto_id=f"id_%s_ev{evidence.pk}",
+        )
+        return _edit_row(
+            request, error.current, form, status=409 if not request.htmx else 200, **conflict
         )
     return _after_evidence_change(request, task.company_id, task.pk, task_before, company_before)
 
@@ -402,6 +405,7 @@ def _edit_row(request, evidence, form, status: int = 200, **extra) -> HttpRespon
 
 
 @login_required
+@require_safe
 def evidence_row(request: HttpRequest, pk: int) -> HttpResponse:
     """One evidence row as shown in the list (to cancel an edit)."""
     evidence = _evidence(request, pk)
@@ -425,6 +429,7 @@ def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def evidence_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every saved version of the evidence with what changed; partners only."""
     evidence = _evidence(request, pk)
@@ -441,6 +446,7 @@ def evidence_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def task_evidence_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every change to the task's evidence, deleted rows included; partners only."""
     task = _task(request, pk)

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from .. import access, imports
 from ..forms import EvidenceUploadForm
@@ -23,6 +24,7 @@ def _only_this_fund(lines: list[imports.EvidenceLine], fund: Fund) -> None:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def evidence_import(request: HttpRequest, fund_id: int) -> HttpResponse:
     """Upload a CSV of evidence: every row checked, then all written or none."""
     fund = access.get_scoped_or_404(Fund.objects.all(), request.user, pk=fund_id)

@@ -11,14 +11,13 @@ from datetime import date
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
-from .. import access, scoring, selectors
+from .. import scoring, selectors
 from ..charts import screen as screen_charts
 from ..forms import parse_filters
-from ..models import Company, Task
 from ..selectors import map as map_selectors
 from ..templatetags.moat import runway
 
@@ -92,14 +91,6 @@ def _sort_links(query: QueryDict, active: str, per: str) -> list[dict]:
     return links
 
 
-def _company_page_url() -> str:
-    """The company page's URL pattern when that page exists, with 0 standing for the id."""
-    try:
-        return reverse("company_detail", kwargs={"pk": 0})
-    except NoReverseMatch:
-        return ""
-
-
 @login_required
 @require_safe
 def map_page(request: HttpRequest) -> HttpResponse:
@@ -122,8 +113,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "columns": _sort_links(request.GET, filters.sort, filters.per),
         "rubric": data.rubric,
         "boundary_level": scoring.boundary_at(data.as_of, data.rubric),
-        "panel_url": reverse("map_company_panel", kwargs={"pk": 0}),
-        "company_url": _company_page_url(),
+        "company_url": reverse("company_detail", kwargs={"pk": 0}),
         "today": selectors.today(),
     }
     template = "assessments/map.html"
@@ -142,25 +132,3 @@ def map_page(request: HttpRequest) -> HttpResponse:
 def _month_end(month: date, today: date) -> str:
     following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     return min(date.fromordinal(following.toordinal() - 1), today).isoformat()
-
-
-@login_required
-@require_safe
-def map_company_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    """A company's current scores and tasks, shown beside the map when a bubble is clicked."""
-    company = access.get_scoped_or_404(
-        Company.objects.select_related("fund", "lead_partner"), request.user, pk=pk
-    )
-    tasks = list(Task.objects.filter(company=company))
-    company_url = _company_page_url()
-    return render(
-        request,
-        "assessments/map.html#company-panel",
-        {
-            "company": company,
-            "score": selectors.stored_score(company),
-            "tasks": [(t, selectors.stored_score(t)) for t in tasks],
-            "rubric": selectors.active_rubric_version().to_rubric(),
-            "company_url": company_url.replace("/0/", f"/{company.pk}/") if company_url else "",
-        },
-    )

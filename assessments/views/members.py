@@ -4,7 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from .. import access, services
 from ..forms import InviteForm, RoleForm
@@ -26,6 +27,7 @@ def _membership(request: HttpRequest, fund: Fund, membership_id: int) -> Members
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def fund_members(request: HttpRequest, fund_id: int) -> HttpResponse:
     """The member list, with an invitation form (POST invites)."""
     fund = _fund_for_partner(request, fund_id)
@@ -81,9 +83,7 @@ def fund_member_role(request: HttpRequest, fund_id: int, membership_id: int) -> 
             membership.refresh_from_db()
     if request.htmx:
         response = _row(request, fund, membership, error)
-        if not error:
-            response["HX-Trigger"] = "membershipChanged"
-        return response
+        return response if error else trigger_client_event(response, "membershipChanged")
     if error:
         messages.error(request, error)
     else:
@@ -106,9 +106,7 @@ def fund_member_remove(request: HttpRequest, fund_id: int, membership_id: int) -
         return redirect("fund_members", fund_id=fund.pk)
     removed_self = membership.user_id == request.user.pk
     if request.htmx and not removed_self:
-        response = HttpResponse("")
-        response["HX-Trigger"] = "membershipChanged"
-        return response
+        return trigger_client_event(HttpResponse(""), "membershipChanged")
     messages.success(request, f"{membership.user.get_username()} left {fund.name}.")
     if removed_self and not request.user.is_superuser:
         # The fund is no longer visible to them.

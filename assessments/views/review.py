@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from .. import access, services
 from ..forms import SendBackForm
@@ -40,6 +40,7 @@ def _done(request: HttpRequest, message: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def review_queue(request: HttpRequest) -> HttpResponse:
     _require_partner_somewhere(request.user)
     return render(request, PAGE, review_selectors.review_queue(request.user))

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import access, selectors, services
 from ..forms import RubricDraftForm
@@ -13,6 +13,7 @@ from ..models import RubricVersion
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def rubric(request: HttpRequest) -> HttpResponse:
     """Every version (read by anyone signed in); a partner's POST creates a draft."""
     active = selectors.active_rubric_version()

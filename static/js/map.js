@@ -1,5 +1,5 @@
 /* The portfolio map: draws the figure that each htmx fragment carries as JSON,
-   opens a company's panel on click, and ties the as-of slider to the date field.
+   opens a company's page on click, and ties the as-of slider to the date field.
    A file (not inline script) because the CSP allows only our own scripts. */
 (function () {
   "use strict";
@@ -27,18 +27,10 @@
     });
   }
 
-  // The company's page when that page exists, else its summary in the side panel.
   function openCompany(companyId) {
     var here = region();
     if (!here) { return; }
-    var page = here.dataset.companyUrl;
-    if (page) {
-      window.location.assign(page.replace("/0/", "/" + companyId + "/"));
-      return;
-    }
-    if (!window.htmx) { return; }
-    var url = here.dataset.panelUrl.replace("/0/", "/" + companyId + "/");
-    window.htmx.ajax("GET", url, { target: "#company-panel", swap: "outerHTML" });
+    window.location.assign(here.dataset.companyUrl.replace("/0/", "/" + companyId + "/"));
   }
 
   function bindSlider() {

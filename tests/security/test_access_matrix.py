@@ -123,10 +123,10 @@ SIGNED_IN_READ = signed_in(LOGIN, (200, 200))
 # A read-only page refuses POST (405) before anything else.
 PARTNERS_ONLY_READ = by_role((302, 405), (404, 405), (403, 405), (403, 405), (200, 405))
 PARTNERS_ONLY_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, (200, 200))
+# A partner's read-only page behind sign-in: POST refused (405) once signed in.
+PARTNERS_ONLY_PAGE = by_role(LOGIN, (404, 405), (403, 405), (403, 405), (200, 405))
 PARTNERS_ONLY_ACTION = by_role(POST_ONLY_REFUSED, (405, 404), (405, 403), (405, 403), (405, 302))
 MEMBERS_WHO_ADD = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 400), (200, 400))
-# A page that answers POST by rendering again, writing nothing.
-MEMBERS_READ_POST_RERENDERS = by_role(LOGIN, NOT_FOUND, (200, 200), (200, 200), (200, 200))
 EDITORS = frozenset({ASSOCIATE, PARTNER})
 # A form: an empty POST comes back with its errors (200) and writes nothing.
 EDITORS_FORM = by_role(LOGIN, NOT_FOUND, FORBIDDEN, (200, 200), (200, 200))
@@ -154,7 +154,6 @@ MATRIX: dict[str, Row] = {
     "portfolio": Row(no_kwargs, signed_in(LOGIN, (200, 405))),
     # Health for load balancers: no sign-in, reveals no fund data.
     "healthz": Row(no_kwargs, everyone((200, 405))),
-    "map_company_panel": Row(company, {**MEMBERS_READ, ANON: LOGIN}),
     # Authentication (Django's views).
     "login": Row(no_kwargs, signed_in((200, 200), (302, 302))),
     "logout": Row(no_kwargs, everyone((405, 302)), writes=frozenset(ROLES) - {ANON}),
@@ -178,25 +177,27 @@ MATRIX: dict[str, Row] = {
         writes=frozenset({OTHER, PARTNER}),
     ),
     # Company pages: members read; associates and partners change companies and tasks.
-    "company_detail": Row(company, MEMBERS_READ_POST_RERENDERS),
-    "company_header": Row(company, MEMBERS_READ_POST_RERENDERS),
+    "company_detail": Row(company, MEMBERS_READ),
+    "company_header": Row(company, MEMBERS_READ),
     "company_create": Row(fund, EDITORS_FORM),
     "company_edit": Row(company, EDITORS_FORM),
     "company_delete": Row(company, EDITORS_CONFIRM, writes=EDITORS),
     "task_create": Row(company, EDITORS_FORM),
     "task_edit": Row(task, EDITORS_FORM),
     "task_delete": Row(task, EDITORS_CONFIRM, writes=EDITORS),
-    "task_scores": Row(task, MEMBERS_READ_POST_RERENDERS),
+    "task_scores": Row(task, MEMBERS_READ),
     # Evidence: associates add and change their own (the world's evidence is the
     # associate's), partners any; the history is the partners'.
     "evidence_create": Row(task, by_role(LOGIN, (405, 404), (405, 403), (405, 200), (405, 200))),
-    "evidence_row": Row(evidence, MEMBERS_READ_POST_RERENDERS),
+    "evidence_row": Row(evidence, MEMBERS_READ),
     "evidence_edit": Row(evidence, EDITORS_FORM),
     "evidence_delete": Row(evidence, EDITORS_ACTION, writes=EDITORS),
-    "evidence_history": Row(evidence, PARTNERS_ONLY_FORM),
-    "task_evidence_history": Row(task, PARTNERS_ONLY_FORM),
+    "evidence_history": Row(evidence, PARTNERS_ONLY_PAGE),
+    "task_evidence_history": Row(task, PARTNERS_ONLY_PAGE),
     # The review queue: a partner's own funds only (another fund's partner sees theirs).
-    "review_queue": Row(no_kwargs, by_role(LOGIN, (200, 200), FORBIDDEN, FORBIDDEN, (200, 200))),
+    "review_queue": Row(
+        no_kwargs, by_role(LOGIN, (200, 405), (403, 405), (403, 405), (200, 405))
+    ),
     "review_bulk": Row(no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))),
     "evidence_verify": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
     "evidence_send_back": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),

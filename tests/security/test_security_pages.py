@@ -114,7 +114,6 @@ def pages(world: World) -> dict[str, list[tuple[str, object]]]:
             ("map per task", get("home", per="task")),
         ],
         "portfolio": [("company list", get("portfolio"))],
-        "map_company_panel": [("map panel", get("map_company_panel", company, headers=hx))],
         "password_change": [("password page", get("password_change"))],
         "fund_members": [("members", get("fund_members", fund_id))],
         "fund_member_role": [
@@ -447,7 +446,6 @@ def test_no_page_fragment_or_export_shows_another_funds_data(role):
     # Asked by id, another fund's objects do not exist.
     for name, kwargs in (
         ("company_detail", {"pk": company.pk}),
-        ("map_company_panel", {"pk": company.pk}),
         ("task_scores", {"pk": company.tasks.get().pk}),
         ("ic_pack", {"fund_id": other}),
     ):

@@ -160,8 +160,7 @@ def test_another_funds_companies_never_appear(client, partner):
     for params in ({}, {"fund": other.pk}, {"per": "task"}, {"as_of": "2025-01-01"}):
         page = client.get(reverse("home"), params).content.decode()
         assert "Secretco" not in page and "Secret sector" not in page and "Other fund" not in page
-    panel = client.get(reverse("map_company_panel", kwargs={"pk": theirs.pk}))
-    assert panel.status_code == 404
+    assert client.get(reverse("company_detail", kwargs={"pk": theirs.pk})).status_code == 404
 
 
 def test_hostile_names_are_escaped_in_the_chart_payload(client, partner):
@@ -195,14 +194,6 @@ def test_unreadable_query_values_fall_back_to_defaults(client, partner):
     client.force_login(partner.user)
     response = client.get(reverse("home"), {"as_of": "yesterday", "fund": "x", "sort": "evil"})
     assert response.status_code == 200
-
-
-def test_company_panel_shows_the_company_and_its_tasks(client, partner):
-    task = TaskFactory(company__fund=partner.fund, company__name="Panelco", name="Review contracts")
-    client.force_login(partner.user)
-    panel = client.get(reverse("map_company_panel", kwargs={"pk": task.company.pk}))
-    html = panel.content.decode()
-    assert "Panelco" in html and "Review contracts" in html and "<html" not in html
 
 
 def test_portfolio_url_still_lists_companies(client, partner):
