@@ -195,9 +195,7 @@ MATRIX: dict[str, Row] = {
     "evidence_history": Row(evidence, PARTNERS_ONLY_PAGE),
     "task_evidence_history": Row(task, PARTNERS_ONLY_PAGE),
     # The review queue: a partner's own funds only (another fund's partner sees theirs).
-    "review_queue": Row(
-        no_kwargs, by_role(LOGIN, (200, 405), (403, 405), (403, 405), (200, 405))
-    ),
+    "review_queue": Row(no_kwargs, by_role(LOGIN, (200, 405), (403, 405), (403, 405), (200, 405))),
     "review_bulk": Row(no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))),
     "evidence_verify": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
     "evidence_send_back": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
