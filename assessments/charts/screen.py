@@ -25,7 +25,7 @@ MAX_DIAMETER = 44
 # Past this many bubbles, names would only be noise: hover carries them.
 MAX_LABELS = 60
 # Longer names are shortened on the chart (hover and table show them whole).
-LABEL_CHARS = 28
+LABEL_CHARS = 30
 LABEL_FONT = 11
 QUADRANT_FONT = 13
 START_MARKER = 8
@@ -54,10 +54,19 @@ def _hover(members: Sequence[base.PlotPoint]) -> tuple[str, list]:
         f"Confidence {confidence} · {field[6]} evidence<extra></extra>"
     )
     data = [
-        [p.company_id, *(base.escape(p.hover[n]) for n in varying), round(p.confidence, 2)]
+        [
+            p.company_id,
+            *(_compact(base.escape(p.hover[n])) for n in varying),
+            round(p.confidence, 2),
+        ]
         for p in members
     ]
     return template, data
+
+
+def _compact(value: str) -> str | int:
+    """A count travels as a number (no quotes)."""
+    return int(value) if value.isdigit() else value
 
 
 def interactive_map(
@@ -79,9 +88,13 @@ def interactive_map(
     shapes = base.quadrant_shapes()
     annotations, quadrant_boxes = base.quadrant_names(rubric, PLOT_FRAME, QUADRANT_FONT)
     traces = base.boundary_traces(as_of, rubric, width=2.2)
-    diameters = base.bubble_diameters(
-        [p.size for p in points], size_reference, MIN_DIAMETER, MAX_DIAMETER
-    )
+    # Rounded once: the figure carries these, and the labels' leaders end at these edges.
+    diameters = [
+        round(d, 1)
+        for d in base.bubble_diameters(
+            [p.size for p in points], size_reference, MIN_DIAMETER, MAX_DIAMETER
+        )
+    ]
 
     trails = [(i, p) for i, p in enumerate(points) if p.before]
     if trails:
@@ -101,15 +114,15 @@ def interactive_map(
                 "name": base.escape(name),
                 "legendgroup": name,
                 "showlegend": False,
-                "x": [round(p.x, 2) for p in members],
-                "y": [round(p.y, 2) for p in members],
-                "ids": [str(p.key) for p in members],
+                # A tenth of a point is under a pixel: more digits would only add bytes.
+                "x": [round(p.x, 1) for p in members],
+                "y": [round(p.y, 1) for p in members],
                 "customdata": customdata,
                 "hovertemplate": template,
                 # Bubbles at the edge of the square are drawn whole.
                 "cliponaxis": False,
                 "marker": {
-                    "size": [round(diameters[i], 1) for i in indices],
+                    "size": [diameters[i] for i in indices],
                     "sizemode": "diameter",
                     "color": colour,
                     "opacity": [base.opacity(p.confidence) for p in members],
