@@ -142,12 +142,18 @@ def _box_at(cx: float, cy: float, w: float, h: float) -> Box:
 
 
 def _beside(b: Bubble, w: float, h: float) -> list[Box]:
-    """The eight positions touching the bubble: right, left, above, below, then corners."""
+    """The positions touching the bubble: right, left, above, below; the same slid along
+    the bubble's side (still touching it); then the corners."""
     d = b.radius + GAP
     right = Box(b.cx + d, b.cy - h / 2, b.cx + d + w, b.cy + h / 2)
     left = Box(b.cx - d - w, b.cy - h / 2, b.cx - d, b.cy + h / 2)
     above = Box(b.cx - w / 2, b.cy - d - h, b.cx + w / 2, b.cy - d)
     below = Box(b.cx - w / 2, b.cy + d, b.cx + w / 2, b.cy + d + h)
+    slid = []
+    for side in (right, left):
+        slid += [_shifted(side, 0, -h / 2), _shifted(side, 0, h / 2)]
+    for side in (above, below):
+        slid += [_shifted(side, w * 0.4, 0), _shifted(side, -w * 0.4, 0)]
     diag = d / math.sqrt(2)
     corners = [
         Box(b.cx + diag, b.cy - diag - h, b.cx + diag + w, b.cy - diag),
@@ -155,7 +161,11 @@ def _beside(b: Bubble, w: float, h: float) -> list[Box]:
         Box(b.cx + diag, b.cy + diag, b.cx + diag + w, b.cy + diag + h),
         Box(b.cx - diag - w, b.cy + diag, b.cx - diag, b.cy + diag + h),
     ]
-    return [right, left, above, below, *corners]
+    return [right, left, above, below, *slid, *corners]
+
+
+def _shifted(box: Box, dx: float, dy: float) -> Box:
+    return Box(box.left + dx, box.top + dy, box.right + dx, box.bottom + dy)
 
 
 def _further(b: Bubble, w: float, h: float, reach: float, step: float) -> Iterator[Box]:

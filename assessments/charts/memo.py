@@ -32,6 +32,7 @@ METHOD = (
     "the boundary is x + k·y = B(t), rising every year."
 )
 LABEL_CHARS = 26
+WATERFALL_LABEL_CHARS = 40  # "factor · observed date" whole
 # Plotly's line spacing in multi-line text, as a share of the font size.
 LINE_HEIGHT = 1.3
 
@@ -346,7 +347,7 @@ def waterfall_figure(
     # Room on the left of each panel for its bar labels.
     longest = max(
         [
-            len(base.shorten(s.contribution.label, LABEL_CHARS + 8))
+            len(base.shorten(s.contribution.label, WATERFALL_LABEL_CHARS))
             for a in shown.values()
             for s in a
         ]
@@ -364,7 +365,7 @@ def waterfall_figure(
     fig.update_layout(**{**_base_layout(p, text, margins, with_text), "showlegend": False})
     for col, axis in enumerate(scoring.AXES, start=1):
         trace = base.waterfall_trace(
-            shown[axis], base.AXIS_TITLES[axis].split(" (")[0], label_chars=LABEL_CHARS + 8
+            shown[axis], base.AXIS_TITLES[axis].split(" (")[0], label_chars=WATERFALL_LABEL_CHARS
         )
         trace["hoverinfo"] = "skip"
         fig.add_trace(trace, row=1, col=col)

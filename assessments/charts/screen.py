@@ -194,20 +194,30 @@ def interactive_map(
 
 # --- The company page ---------------------------------------------------------------------
 
-WATERFALL_LABEL_CHARS = 34
+# "factor · observed date" whole: the longest factor's name and a date fit.
+WATERFALL_LABEL_CHARS = 40
+# Bars per axis on the page; the smaller notes are added up into one bar.
+WATERFALL_BARS = 12
+BAR_PX = 20
 
 
 def waterfall(
     contributions: Sequence[base.Contribution], rubric: scoring.Rubric = scoring.DEFAULT_RUBRIC
 ) -> dict:
-    """One waterfall per axis from the know-nothing 50 to the final score, a bar per
-    evidence note labelled "factor · observed date" and valued in score points. Hover
-    shows the note's first line; each bar's customdata is its evidence id, which
-    static/js/company.js follows to the note's row in the evidence table."""
-    steps = base.waterfall_steps(contributions, rubric)
+    """One waterfall per axis (frontier above, proprietary below) from the know-nothing 50
+    to the final score: a bar per evidence note labelled "factor · observed date" and
+    valued in score points. Hover shows the note's first line; each bar's customdata is
+    its evidence id, which static/js/company.js follows to the note's row."""
+    steps = {
+        axis: base.lump(axis_steps, WATERFALL_BARS)
+        for axis, axis_steps in base.waterfall_steps(contributions, rubric).items()
+    }
+    rows = [len(steps[axis]) + 1 for axis in scoring.AXES]
+    gap = 70  # px between the panels: the lower one's title and the upper one's axis
+    plot_h = BAR_PX * sum(rows) + gap
     layout: dict = {
-        "margin": {"l": 8, "r": 12, "t": 28, "b": 36},
-        "height": 120 + 22 * max(len(s) for s in steps.values()),
+        "margin": {"l": 8, "r": 40, "t": 26, "b": 34},
+        "height": plot_h + 60,
         "showlegend": False,
         "font": FONT,
         "paper_bgcolor": "rgba(0,0,0,0)",
@@ -215,10 +225,13 @@ def waterfall(
         "hoverlabel": base.HOVER_LABEL,
         "annotations": [],
     }
-    traces = []
+    traces, top = [], 1.0
     for index, axis in enumerate(scoring.AXES):
         suffix = "" if index == 0 else str(index + 1)
         axis_steps = steps[axis]
+        height = BAR_PX * rows[index] / plot_h
+        domain = [max(0.0, top - height), top]
+        top = domain[0] - gap / plot_h
         trace = base.waterfall_trace(
             axis_steps, base.AXIS_TITLES[axis], label_chars=WATERFALL_LABEL_CHARS
         )
@@ -240,13 +253,15 @@ def waterfall(
         }
         traces.append(trace)
         layout[f"xaxis{suffix}"] = {
-            "domain": [0, 0.48] if index == 0 else [0.52, 1],
+            "anchor": f"y{suffix}",
             "range": [0, 100],
             "gridcolor": "#e3e7ee",
-            "title": {"text": "score points (from 50)", "standoff": 2, "font": {"size": 11}},
+            "title": {"text": "score (from 50), in points", "standoff": 2, "font": {"size": 11}},
+            "tickfont": {"size": 11},
         }
         layout[f"yaxis{suffix}"] = {
             "anchor": f"x{suffix}",
+            "domain": domain,
             "autorange": "reversed",
             "automargin": True,
             "tickfont": {"size": 11},
@@ -254,11 +269,13 @@ def waterfall(
         layout["annotations"].append(
             {
                 "text": f"<b>{base.AXIS_TITLES[axis]}: {final:.1f}</b>",
-                "xref": f"x{suffix} domain",
+                "xref": "paper",
                 "yref": "paper",
-                "x": 0.5,
-                "y": 1,
+                "x": 0,
+                "xanchor": "left",
+                "y": domain[1],
                 "yanchor": "bottom",
+                "yshift": 2,
                 "showarrow": False,
             }
         )
