@@ -509,6 +509,9 @@ def map_labels(
             "yref": "y",
             "text": text(bubble.text),
             "font": {"size": font, "color": INK},
+            # A light ground keeps the name readable where it crosses a boundary line.
+            "bgcolor": "rgba(255,255,255,0.75)",
+            "borderpad": 0,
             "xanchor": "center",
             "yanchor": "middle",
         }
@@ -517,7 +520,26 @@ def map_labels(
             note |= {"showarrow": True, "ax": round(dx, 1), "ay": round(dy, 1), **leader}
             note["standoff"] = round(bubble.radius, 1)
         else:
-            note |= {"showarrow": False, "xshift": round(dx, 1), "yshift": round(-dy, 1)}
+            # Anchored on the side that faces the bubble, so the text starts right at the
+            # gap whatever its real width (the placer's width is an estimate).
+            box, r = placement.box, bubble.radius
+            xanchor, ax = "center", cx
+            if box.left >= bubble.cx + r - 0.5:
+                xanchor, ax = "left", box.left
+            elif box.right <= bubble.cx - r + 0.5:
+                xanchor, ax = "right", box.right
+            yanchor, ay = "middle", cy
+            if box.top >= bubble.cy + r - 0.5:
+                yanchor, ay = "top", box.top
+            elif box.bottom <= bubble.cy - r + 0.5:
+                yanchor, ay = "bottom", box.bottom
+            note |= {
+                "showarrow": False,
+                "xanchor": xanchor,
+                "yanchor": yanchor,
+                "xshift": round(ax - bubble.cx, 1),
+                "yshift": round(bubble.cy - ay, 1),
+            }
         notes.append(note)
     return MapLabels(notes, left_off)
 
@@ -526,7 +548,7 @@ def also_plotted(names: Sequence[str], most: int = 8) -> str:
     """The line that names the bubbles drawn without a label."""
     if not names:
         return ""
-    shown = ", ".join(shorten(name, 40) for name in names[:most])
+    shown = ", ".join(shorten(name, 30) for name in names[:most])
     rest = len(names) - most
     more = f" and {rest} more (all in the CSV)." if rest > 0 else "."
     return f"Also plotted, unlabelled: {shown}{more}"

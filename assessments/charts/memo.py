@@ -34,7 +34,9 @@ METHOD = (
 LABEL_CHARS = 26
 WATERFALL_LABEL_CHARS = 40  # "factor · observed date" whole
 # Plotly's line spacing in multi-line text, as a share of the font size.
-LINE_HEIGHT = 1.3
+LINE_HEIGHT = 1.35
+# A legend row's height, as a share of its font size (symbols included).
+LEGEND_ROW = 2.7
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ def _margins(
     font = preset.font_size
     top = font * 5.2 if with_text else font * 1.2
     # ticks + axis title, then the legend's rows, then the footnote
-    bottom = font * 3.6 + legend * preset.small_size * 1.9
+    bottom = font * 3.6 + legend * preset.small_size * LEGEND_ROW
     if with_text:
         bottom += footnote_lines * preset.small_size * LINE_HEIGHT + font * 0.8
     return {"l": font * 6.8, "r": font * right, "t": top, "b": bottom}
@@ -185,7 +187,7 @@ def _footnote(preset: Preset, margins: dict, lines: list[str]) -> dict:
     plot_w = preset.width - margins["l"] - margins["r"]
     plot_h = preset.height - margins["t"] - margins["b"]
     small = preset.small_size
-    top_px = preset.height - 4 - len(lines) * small * LINE_HEIGHT  # from the figure's top
+    top_px = preset.height - 6 - len(lines) * small * LINE_HEIGHT  # from the figure's top
     return {
         "text": "<br>".join(base.escape(line) for line in lines),
         "xref": "paper",

@@ -143,8 +143,6 @@ def interactive_map(
             obstacles=quadrant_boxes,
             start_marker=START_MARKER if trails else 0,
         )
-        for note in placed.annotations:
-            note["bgcolor"] = "rgba(255,255,255,0.75)"
         annotations += placed.annotations
 
     key_shapes, key_notes = base.size_key(

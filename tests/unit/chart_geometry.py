@@ -56,11 +56,14 @@ def geometry(figure: dict, screen_frame: labels.Frame | None = None) -> MapGeome
             continue
         px, py = frame.to_px(note["x"], note["y"])
         own = min(bubbles, key=lambda b: math.hypot(b.cx - px, b.cy - py))
+        w, h = labels.text_size(note["text"], note["font"]["size"])
         if note["showarrow"]:
             cx, cy = px + note["ax"], py + note["ay"]
         else:
-            cx, cy = px + note["xshift"], py - note["yshift"]
-        w, h = labels.text_size(note["text"], note["font"]["size"])
+            # The anchor is the box's edge (or middle) on the side it names.
+            ax, ay = px + note["xshift"], py - note["yshift"]
+            cx = {"left": ax + w / 2, "right": ax - w / 2}.get(note["xanchor"], ax)
+            cy = {"top": ay + h / 2, "bottom": ay - h / 2}.get(note["yanchor"], ay)
         box = labels.Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
         leader = None
         if note["showarrow"]:
