@@ -35,6 +35,7 @@ LABEL_CHARS = 26
 WATERFALL_LABEL_CHARS = 40  # "factor · observed date" whole
 # Plotly's line spacing in multi-line text, as a share of the font size.
 LINE_HEIGHT = 1.35
+FOOT_GAP = 10  # px below the footnote
 # A legend row's height, as a share of its font size (symbols included).
 LEGEND_ROW = 2.7
 
@@ -174,11 +175,11 @@ def _margins(
     preset: Preset, with_text: bool, footnote_lines: int, legend: int = 0, right: float = 1.5
 ) -> dict:
     font = preset.font_size
-    top = font * 5.2 if with_text else font * 1.2
+    top = font * 5.8 if with_text else font * 1.2
     # ticks + axis title, then the legend's rows, then the footnote
     bottom = font * 3.6 + legend * preset.small_size * LEGEND_ROW
     if with_text:
-        bottom += footnote_lines * preset.small_size * LINE_HEIGHT + font * 0.8
+        bottom += footnote_lines * preset.small_size * LINE_HEIGHT + font * 0.8 + FOOT_GAP
     return {"l": font * 6.8, "r": font * right, "t": top, "b": bottom}
 
 
@@ -187,7 +188,8 @@ def _footnote(preset: Preset, margins: dict, lines: list[str]) -> dict:
     plot_w = preset.width - margins["l"] - margins["r"]
     plot_h = preset.height - margins["t"] - margins["b"]
     small = preset.small_size
-    top_px = preset.height - 6 - len(lines) * small * LINE_HEIGHT  # from the figure's top
+    # From the figure's top; the PDF's page is a hair shorter than the figure.
+    top_px = preset.height - FOOT_GAP - len(lines) * small * LINE_HEIGHT
     return {
         "text": "<br>".join(base.escape(line) for line in lines),
         "xref": "paper",
@@ -404,7 +406,8 @@ def history_figure(
     p = preset_of(preset)
     font = p.font_size
     note_lines = _footnote_lines(p, text.footnote, with_text)
-    margins = _margins(p, with_text, len(note_lines))
+    names = [s.name for s in series]
+    margins = _margins(p, with_text, len(note_lines), legend_rows(names, p, p.width * 0.8))
     fig = go.Figure()
     fig.update_layout(**_base_layout(p, text, margins, with_text))
     fig.update_layout(legend_y=_legend_y(margins, p))
