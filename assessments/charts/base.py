@@ -185,18 +185,23 @@ def legend_groups(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> list[t
     return [(name, *entries[name]) for name in order if name in entries]
 
 
-def legend_swatch(name: str, colour: str, size: float) -> dict:
-    """A legend entry for a group of bubbles: a swatch of one size whatever the bubbles'
-    sizes (a small sector is not a speck); clicking it toggles its group's bubbles."""
+# Bubbles have a legend of their own, with swatches of one size whatever the bubbles'
+# sizes (a small sector is not a speck); the lines' legend shows each line's own style.
+BUBBLE_LEGEND = "legend2"
+
+
+def bubble_legend(y: float, font: float) -> dict:
+    """The bubbles' legend (layout.legend2): horizontal, swatches of one size."""
     return {
-        "type": "scatter",
-        "mode": "markers",
-        "x": [None],
-        "y": [None],
-        "name": escape(name),
-        "legendgroup": name,
-        "marker": {"size": size, "color": colour},
-        "hoverinfo": "skip",
+        "orientation": "h",
+        "x": 0,
+        "xanchor": "left",
+        "y": y,
+        "yanchor": "top",
+        "itemsizing": "constant",
+        "traceorder": "normal",
+        "font": {"size": font},
+        "bgcolor": "rgba(0,0,0,0)",
     }
 
 

@@ -112,8 +112,7 @@ def interactive_map(
                 "type": "scatter",
                 "mode": "markers",
                 "name": base.escape(name),
-                "legendgroup": name,
-                "showlegend": False,
+                "legend": base.BUBBLE_LEGEND,
                 # A tenth of a point is under a pixel: more digits would only add bytes.
                 "x": [round(p.x, 1) for p in members],
                 "y": [round(p.y, 1) for p in members],
@@ -130,8 +129,6 @@ def interactive_map(
                 },
             }
         )
-
-    traces += [base.legend_swatch(name, colour, 12) for name, colour, _ in groups]
 
     if len(points) <= MAX_LABELS:
         placed = base.map_labels(
@@ -169,16 +166,18 @@ def interactive_map(
             "shapes": shapes + key_shapes,
             "annotations": annotations + key_notes,
             "showlegend": True,
+            # The lines' legend keeps each line's width and dash; the bubbles' has swatches
+            # of one size, on the row below.
             "legend": {
                 "orientation": "h",
                 "yanchor": "top",
-                "y": -0.13,
+                "y": -48 / PLOT_HEIGHT,
                 "x": 0,
                 "font": {"size": 12},
-                # Lines keep their width and dash; bubbles have swatches of one size.
                 "itemsizing": "trace",
                 "traceorder": "normal",
             },
+            "legend2": base.bubble_legend(-74 / PLOT_HEIGHT, 12),
             "hovermode": "closest",
             "hoverlabel": base.HOVER_LABEL,
         },

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet, Subquery
 
 from .. import access, scoring, scoring_sql, selectors
 from ..models import SCORE_VALUES, Company, CompanyStatus, Evidence, Quadrant, Task
@@ -196,7 +196,8 @@ def map_points(user, filters: MapFilters) -> MapView:
     else:
         prefix = ""
         rows = companies.order_by("name").values(*MAP_COMPANY_VALUES, *SCORE_VALUES)
-    rows = list(rows)
+    # The largest size the user can see rides along in the same query (a scalar subquery).
+    rows = list(rows.annotate(size_top=_largest_size(user, filters.size_by)))
     ids = [row["id"] for row in rows]
     unscored = scoring.Score.unscored()
     if is_today:
@@ -213,7 +214,7 @@ def map_points(user, filters: MapFilters) -> MapView:
     if filters.quadrant:
         points = [p for p in points if p.score.quadrant == filters.quadrant]
     return MapView(
-        size_reference=size_reference(user, filters.size_by),
+        size_reference=float(rows[0]["size_top"]) if rows and rows[0]["size_top"] else None,
         points=sort_points(points, filters.sort),
         as_of=as_of,
         rubric=rubric,
@@ -224,11 +225,12 @@ def map_points(user, filters: MapFilters) -> MapView:
     )
 
 
-def size_reference(user, size_by: str) -> float | None:
-    """The largest check size (or ARR) among every company the user can see (one query)."""
+def _largest_size(user, size_by: str) -> Subquery:
+    """The largest check size (or ARR) among every company the user can see, whatever the
+    filters: bubbles are sized against it, so a bubble keeps its size from view to view."""
     field = "arr" if size_by == ARR else "check_size"
-    largest = access.scoped(Company.objects.all(), user).aggregate(top=Max(field))["top"]
-    return float(largest) if largest else None
+    visible = access.scoped(Company.objects.all(), user).filter(**{f"{field}__isnull": False})
+    return Subquery(visible.order_by(f"-{field}").values(field)[:1])
 
 
 def sort_points(points: list[MapPoint], sort: str) -> list[MapPoint]:
