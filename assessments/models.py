@@ -89,19 +89,11 @@ class Membership(models.Model):
         return f"{self.user} · {self.fund} · {self.role}"
 
 
+# A score's values, as stored on a company or task and on each of their snapshots.
+SCORE_VALUES = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "evidence_count")
 # The fields a recompute writes: kept out of the audit trail (they are derived, and the
 # snapshots keep their history) and read-only in the admin.
-SCORE_FIELDS = (
-    "x",
-    "y",
-    "confidence",
-    "quadrant",
-    "margin",
-    "runway_years",
-    "evidence_count",
-    "scored_as_of",
-    "scored_at",
-)
+SCORE_FIELDS = (*SCORE_VALUES, "scored_as_of", "scored_at")
 
 
 class ScoreFields(models.Model):

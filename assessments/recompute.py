@@ -23,6 +23,7 @@ from django.utils import timezone
 from . import scoring, scoring_sql, selectors
 from .models import (
     SCORE_FIELDS,
+    SCORE_VALUES,
     Alert,
     AlertKind,
     Company,
@@ -31,9 +32,6 @@ from .models import (
     Task,
     TaskSnapshot,
 )
-
-SNAPSHOT_FIELDS = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "evidence_count")
-
 
 # Above this many tasks a recompute writes in bulk instead of one guarded UPDATE per task.
 BULK_WRITE_THRESHOLD = 200
@@ -108,7 +106,7 @@ def rescore_companies(
     task_scores = scoring_sql.task_scores_as_of(
         task_ids if company_ids is not None else None, as_of, rubric
     )
-    unscored = scoring.score_task([], as_of, rubric)
+    unscored = scoring.Score.unscored()
     company_results = scoring_sql.company_scores(
         [(tid, cid, weight) for tid, cid, weight, *_ in task_rows], task_scores, as_of, rubric
     )
@@ -252,10 +250,8 @@ def _write_company_scores(company_values, staged: bool) -> None:
 
 def _write_snapshots(version, as_of, task_values, company_values, staged: bool) -> None:
     if staged:
-        fields = ", ".join(SNAPSHOT_FIELDS)
-        updates = ", ".join(
-            f"{name} = EXCLUDED.{name}" for name in (*SNAPSHOT_FIELDS, "recorded_at")
-        )
+        fields = ", ".join(SCORE_VALUES)
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*SCORE_VALUES, "recorded_at"))
         with connection.cursor() as cursor:
             for model, owner, stage in (
                 (TaskSnapshot, "task_id", "task_score_stage"),
@@ -271,7 +267,7 @@ def _write_snapshots(version, as_of, task_values, company_values, staged: bool) 
         return
     options = {
         "update_conflicts": True,
-        "update_fields": [*SNAPSHOT_FIELDS, "recorded_at"],
+        "update_fields": [*SCORE_VALUES, "recorded_at"],
         "batch_size": 1000,
     }
     TaskSnapshot.objects.bulk_create(
@@ -295,7 +291,7 @@ def _write_snapshots(version, as_of, task_values, company_values, staged: bool) 
 
 
 def _snapshot_values(values: dict) -> dict:
-    return {name: values[name] for name in SNAPSHOT_FIELDS}
+    return {name: values[name] for name in SCORE_VALUES}
 
 
 def alerts_for_change(

@@ -228,6 +228,11 @@ class Score:
     def is_scored(self) -> bool:
         return self.quadrant != UNSCORED
 
+    @classmethod
+    def unscored(cls, evidence_count: int = 0) -> Score:
+        """No quadrant, margin or runway: the know-nothing prior (50, 50), never drawn."""
+        return cls(50.0, 50.0, 0.0, UNSCORED, None, None, evidence_count)
+
 
 def decay(age_days: float, half_life_days: float) -> float:
     """Weight left to a row observed ``age_days`` ago: 0.5 ^ (age / half-life)."""
@@ -312,7 +317,7 @@ def project_boundary_dates(as_of: date, years: Iterable[int] = (0, 1, 2)) -> lis
 def _score(x: float, y: float, confidence: float, as_of: date, rubric: Rubric, count: int) -> Score:
     quadrant = quadrant_of(x, y, confidence)
     if quadrant == UNSCORED:
-        return Score(50.0, 50.0, 0.0, UNSCORED, None, None, count)
+        return Score.unscored(count)
     margin = absorption_margin(x, y, as_of, rubric)
     return Score(x, y, confidence, quadrant, margin, runway_years(margin, rubric), count)
 
@@ -365,7 +370,7 @@ def score_company(
     count = sum(score.evidence_count for _, score in scored)
     total_weight = math.fsum(weight for weight, _ in scored)
     if not scored or total_weight <= 0:
-        return Score(50.0, 50.0, 0.0, UNSCORED, None, None, count)
+        return Score.unscored(count)
     x = math.fsum(w * s.x for w, s in scored) / total_weight
     y = math.fsum(w * s.y for w, s in scored) / total_weight
     confidence = math.fsum(w * s.confidence for w, s in scored) / total_weight

@@ -129,7 +129,7 @@ def company_scores(
 ) -> dict[int, scoring.Score]:
     """Company scores from (task id, company id, weight) triples and the tasks' scores."""
     per_company: dict[int, list[tuple[float, scoring.Score]]] = defaultdict(list)
-    unscored = scoring.score_task([], as_of, rubric)
+    unscored = scoring.Score.unscored()
     for task_id, company_id, weight in task_weights:
         per_company[company_id].append((weight, task_scores.get(task_id, unscored)))
     return {

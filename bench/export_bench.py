@@ -23,19 +23,18 @@ django.setup()
 import kaleido  # noqa: E402
 
 from assessments import scoring  # noqa: E402
-from assessments.charts import memo  # noqa: E402
+from assessments.charts import base, memo  # noqa: E402
 from assessments.exports import render as rendering  # noqa: E402
 
 
-def points(count: int) -> list[memo.MapPoint]:
+def points(count: int) -> list[base.PlotPoint]:
     rng = random.Random(1)
     result = []
     for n in range(count):
         x, y = rng.uniform(5, 95), rng.uniform(5, 95)
         quadrant = scoring.quadrant_of(x, y, 0.6)
-        result.append(
-            memo.MapPoint(f"Company {n}", x, y, rng.uniform(1e6, 2e7), quadrant, quadrant, 0.6)
-        )
+        size = rng.uniform(1e6, 2e7)
+        result.append(base.PlotPoint(n, n, f"Company {n}", x, y, size, 0.6, quadrant, quadrant))
     return result
 
 

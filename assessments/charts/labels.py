@@ -1,12 +1,12 @@
-"""Label placement for the map's charts: no two labels overlap and none covers a bubble.
+"""Label placement for the map's charts: labels a reader cannot attach to the wrong bubble.
 
-Plotly does not place scatter labels, so both figure builders (the interactive map
-in charts.py and the memo exports in memo.py) ask this pure module where each
-company's name goes. Placement happens in pixel space (the figure's
-size is known for every preset), greedily: the largest bubbles first, each label
-at the first candidate position (nearest first) whose box hits no placed label,
-no bubble, no fixed obstacle (a quadrant label) and stays inside the plot area.
-A label that had to leave its bubble's side gets a leader line.
+Plotly does not place scatter labels, so every map (the interactive one in screen.py
+and each print preset in memo.py, through base.map_labels) asks this pure module
+where each name goes. Placement happens in pixel space (the figure's size is known
+for every preset), greedily: the largest bubbles first, each label at the first
+candidate position (nearest first) whose box hits no placed label, no bubble, no
+trail, no fixed obstacle (a quadrant's name), stays inside the plot area, and either
+has its own bubble clearly nearest or can be joined to it by a clear leader line.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ PADDING = 2.0  # pixels kept clear around every label box
 GAP = 2.0  # pixels between a bubble's edge and its label
 # Positions tried per label before it is left out: in a crowded chart a label that
 # fits nowhere near its bubble would otherwise search the whole plot, slowly.
-MAX_CANDIDATES = 1500
+MAX_CANDIDATES = 600
 
 
 @dataclass(frozen=True)
@@ -137,27 +137,23 @@ def anchored_box(
     return Box(left, top, left + w, top + h)
 
 
-def line_boxes(
-    start: tuple[float, float], end: tuple[float, float], step: float = 10.0, half: float = 2.0
-) -> list[Box]:
-    """Small boxes along a line in pixels: obstacles that keep labels off a drawn line."""
-    (x0, y0), (x1, y1) = start, end
-    steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
-    points = ((x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps) for i in range(steps + 1))
-    return [Box(x - half, y - half, x + half, y + half) for x, y in points]
-
-
 def _box_at(cx: float, cy: float, w: float, h: float) -> Box:
     return Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
 
 def _beside(b: Bubble, w: float, h: float) -> list[Box]:
-    """The eight positions touching the bubble: right, left, above, below, then corners."""
+    """The positions touching the bubble: right, left, above, below; the same slid along
+    the bubble's side (still touching it); then the corners."""
     d = b.radius + GAP
     right = Box(b.cx + d, b.cy - h / 2, b.cx + d + w, b.cy + h / 2)
     left = Box(b.cx - d - w, b.cy - h / 2, b.cx - d, b.cy + h / 2)
     above = Box(b.cx - w / 2, b.cy - d - h, b.cx + w / 2, b.cy - d)
     below = Box(b.cx - w / 2, b.cy + d, b.cx + w / 2, b.cy + d + h)
+    slid = []
+    for side in (right, left):
+        slid += [_shifted(side, 0, -h / 2), _shifted(side, 0, h / 2)]
+    for side in (above, below):
+        slid += [_shifted(side, w * 0.4, 0), _shifted(side, -w * 0.4, 0)]
     diag = d / math.sqrt(2)
     corners = [
         Box(b.cx + diag, b.cy - diag - h, b.cx + diag + w, b.cy - diag),
@@ -165,7 +161,11 @@ def _beside(b: Bubble, w: float, h: float) -> list[Box]:
         Box(b.cx + diag, b.cy + diag, b.cx + diag + w, b.cy + diag + h),
         Box(b.cx - diag - w, b.cy + diag, b.cx - diag, b.cy + diag + h),
     ]
-    return [right, left, above, below, *corners]
+    return [right, left, above, below, *slid, *corners]
+
+
+def _shifted(box: Box, dx: float, dy: float) -> Box:
+    return Box(box.left + dx, box.top + dy, box.right + dx, box.bottom + dy)
 
 
 def _further(b: Bubble, w: float, h: float, reach: float, step: float) -> Iterator[Box]:
@@ -187,62 +187,241 @@ def _covers(bubble: Bubble, box: Box) -> bool:
     return box.covers_circle(bubble.cx, bubble.cy, bubble.radius)
 
 
+Point = tuple[float, float]
+Segment = tuple[Point, Point]
+
+
+def box_distance(box: Box, cx: float, cy: float) -> float:
+    """Distance in pixels from a point to the nearest point of a box (0 inside it)."""
+    dx = max(box.left - cx, 0.0, cx - box.right)
+    dy = max(box.top - cy, 0.0, cy - box.bottom)
+    return math.hypot(dx, dy)
+
+
+def disc_distance(box: Box, bubble: Bubble) -> float:
+    """Distance from a box to a bubble's edge (0 when they touch or overlap)."""
+    return max(0.0, box_distance(box, bubble.cx, bubble.cy) - bubble.radius)
+
+
+def segment_crosses_box(segment: Segment, box: Box) -> bool:
+    """True if the segment passes through the box's interior (Liang–Barsky clipping)."""
+    (x0, y0), (x1, y1) = segment
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in (
+        (-dx, x0 - box.left),
+        (dx, box.right - x0),
+        (-dy, y0 - box.top),
+        (dy, box.bottom - y0),
+    ):
+        if p == 0:
+            if q <= 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 >= t1:
+            return False
+    return True
+
+
+def segment_distance(segment: Segment, cx: float, cy: float) -> float:
+    """Distance from a point to a segment."""
+    (x0, y0), (x1, y1) = segment
+    dx, dy = x1 - x0, y1 - y0
+    length = dx * dx + dy * dy
+    t = 0.0 if length == 0 else max(0.0, min(1.0, ((cx - x0) * dx + (cy - y0) * dy) / length))
+    return math.hypot(x0 + t * dx - cx, y0 + t * dy - cy)
+
+
+def segments_cross(a: Segment, b: Segment) -> bool:
+    """True if two segments cross (touching at an end does not count)."""
+
+    def side(p: Point, q: Point, r: Point) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    d1, d2 = side(b[0], b[1], a[0]), side(b[0], b[1], a[1])
+    d3, d4 = side(a[0], a[1], b[0]), side(a[0], a[1], b[1])
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def leader_segment(bubble: Bubble, box: Box) -> Segment:
+    """The leader line as plotly draws an annotation's arrow: on the line from the label's
+    centre to the bubble's centre, from the label box's edge to the bubble's edge."""
+    cx, cy = box.center
+    dx, dy = bubble.cx - cx, bubble.cy - cy
+    dist = math.hypot(dx, dy) or 1.0
+    # Where the line leaves the box: the first side it meets.
+    half_w, half_h = (box.right - box.left) / 2, (box.bottom - box.top) / 2
+    t_box = min(half_w / abs(dx) if dx else math.inf, half_h / abs(dy) if dy else math.inf)
+    start = (cx + dx * t_box, cy + dy * t_box)
+    t_end = max(0.0, 1 - bubble.radius / dist)
+    return start, (cx + dx * t_end, cy + dy * t_end)
+
+
+def association_margin(font_size: float) -> float:
+    """How much nearer its own bubble a label must be than any other, in pixels."""
+    return max(3.0, 0.6 * font_size)
+
+
 def place_labels(
     bubbles: Sequence[Bubble],
     frame: Frame,
     font_size: float,
     obstacles: Sequence[Box] = (),
+    *,
+    trails: Sequence[Segment] = (),
+    markers: Sequence[Bubble] = (),
 ) -> list[Placement]:
-    """A box for every bubble's label, in the order of ``bubbles``.
+    """A box for every bubble's label, in the order of ``bubbles``, that a reader cannot
+    attach to the wrong bubble.
 
-    Each label is checked only against the bubbles and labels near it (within its
-    search reach), and the search stops at a reach beyond which a leader line would
-    no longer read as pointing at its bubble. A label with no free spot in reach is
-    reported with ``clear=False`` so the chart leaves it out rather than overprint.
+    A label goes beside its bubble when its own bubble is then clearly the nearest one
+    (``association_margin`` nearer than any other bubble or trail start marker); else
+    further out, joined to its bubble by a leader line that crosses no other label, no
+    other bubble, no trail and no other leader, with no other bubble touching the label.
+    No label covers a bubble, an obstacle (a quadrant's name) or a trail. A label with no
+    such spot within reach is reported with ``clear=False``: the chart leaves it out and
+    names it elsewhere, rather than place it where it could be misread.
     """
     plot = frame.plot
-    placed: list[Box] = list(obstacles)
+    margin = association_margin(font_size)
+    # Everything a label may not touch, indexed by where it is: the other labels and
+    # fixed obstacles, every bubble and trail start marker (with the margin around it),
+    # the trails and the leaders drawn so far.
+    grid = _Grid()
+    for box in obstacles:
+        grid.add(box, box.intersects)
+    for other in (*bubbles, *markers):
+        r = other.radius + margin
+        bounds = Box(other.cx - r, other.cy - r, other.cx + r, other.cy + r)
+        grid.add(bounds, partial(_near, other, margin), other)
+    for line in trails:
+        grid.add(_segment_bounds(line), partial(segment_crosses_box, line), line=line)
     result: dict[int, Placement] = {}
     # Big bubbles first: they have the least room around them.
     order = sorted(range(len(bubbles)), key=lambda i: (-bubbles[i].radius, i))
-    step = font_size
-    reach = 0.6 * max(plot.right - plot.left, plot.bottom - plot.top)
+    step = font_size * 1.25
+    # A leader longer than this no longer reads as pointing at its bubble.
+    reach = min(0.25 * max(plot.right - plot.left, plot.bottom - plot.top), 12 * font_size)
     for i in order:
         bubble = bubbles[i]
         w, h = text_size(bubble.text, font_size)
-        # Everything a candidate box could touch lies within reach + the box's size.
-        span = reach + w + h
-        area = Box(bubble.cx - span, bubble.cy - span, bubble.cx + span, bubble.cy + span)
-        near_boxes = [other for other in placed if other.intersects(area)]
-        near_bubbles = [o for o in bubbles if area.covers_circle(o.cx, o.cy, o.radius)]
-        # Neighbouring candidates are mostly blocked by the same thing: try it first.
-        blockers: list = [box.intersects for box in near_boxes]
-        blockers += [partial(_covers, o) for o in near_bubbles]
-        last = 0
         chosen: Box | None = None
         moved = False
         candidates = islice(
             chain(_beside(bubble, w, h), _further(bubble, w, h, reach, step)), MAX_CANDIDATES
         )
-        for n, box in enumerate(candidates):
-            if not box.inside(plot):
+        for box in candidates:
+            if not box.inside(plot) or _covers(bubble, box):
                 continue
-            if blockers and blockers[last](box):
+            if grid.blocked(box, bubble):
                 continue
-            hit = next((k for k, blocks in enumerate(blockers) if blocks(box)), None)
-            if hit is None:
-                chosen, moved = box, n >= 8
+            own = disc_distance(box, bubble)
+            if own <= GAP + 0.5:
+                # Beside its bubble, with no leader: its bubble must be clearly the nearest.
+                reach_box = _grown(box, own + margin)
+                neighbours = [o for o in grid.bubbles_near(reach_box) if o is not bubble]
+                if all(disc_distance(box, o) >= own + margin for o in neighbours):
+                    chosen = box
+                    break
+                continue
+            leader = leader_segment(bubble, box)
+            if _leader_clear(leader, bubble, grid):
+                chosen, moved = box, True
+                grid.add(_segment_bounds(leader), partial(segment_crosses_box, leader), line=leader)
                 break
-            last = hit
         if chosen is None:
             result[i] = Placement(bubble, _beside(bubble, w, h)[0], True, clear=False)
             continue
-        placed.append(chosen)
+        grid.add(chosen, chosen.intersects)
         result[i] = Placement(bubble, chosen, moved)
     return [result[i] for i in range(len(bubbles))]
 
 
-def leader_end(placement: Placement) -> tuple[float, float]:
-    """The point of the label box nearest the bubble, where a leader line starts."""
-    b, box = placement.bubble, placement.box
-    return min(max(b.cx, box.left), box.right), min(max(b.cy, box.top), box.bottom)
+@dataclass(frozen=True)
+class _Item:
+    bounds: Box
+    blocks: object  # box -> bool
+    owner: Bubble | None = None
+    line: Segment | None = None
+
+
+class _Grid:
+    """A coarse spatial index: each candidate is tested only against what lies near it."""
+
+    CELL = 40.0
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[_Item]] = {}
+        self.last: _Item | None = None
+
+    def _keys(self, box: Box):
+        c = self.CELL
+        for gx in range(int(box.left // c), int(box.right // c) + 1):
+            for gy in range(int(box.top // c), int(box.bottom // c) + 1):
+                yield gx, gy
+
+    def add(self, bounds: Box, blocks, owner: Bubble | None = None, line=None) -> None:
+        item = _Item(bounds, blocks, owner, line)
+        for key in self._keys(bounds):
+            self.cells.setdefault(key, []).append(item)
+
+    def blocked(self, box: Box, bubble: Bubble) -> bool:
+        """True if anything but the bubble's own disc rules the box out; the last thing
+        that did is tried first, as neighbouring candidates mostly meet the same one."""
+        last = self.last
+        if last is not None and last.owner is not bubble and last.blocks(box):
+            return True
+        for key in self._keys(box):
+            for item in self.cells.get(key, ()):
+                if item.owner is not bubble and item.blocks(box):
+                    self.last = item
+                    return True
+        return False
+
+    def near(self, box: Box) -> list[_Item]:
+        seen: dict[int, _Item] = {}
+        for key in self._keys(box):
+            for item in self.cells.get(key, ()):
+                if item.bounds.intersects(box):
+                    seen[id(item)] = item
+        return list(seen.values())
+
+    def bubbles_near(self, box: Box) -> list[Bubble]:
+        return [item.owner for item in self.near(box) if item.owner is not None]
+
+
+def _segment_bounds(line: Segment) -> Box:
+    (x0, y0), (x1, y1) = line
+    return Box(min(x0, x1) - 1, min(y0, y1) - 1, max(x0, x1) + 1, max(y0, y1) + 1)
+
+
+def _grown(box: Box, by: float) -> Box:
+    return Box(box.left - by, box.top - by, box.right + by, box.bottom + by)
+
+
+def _near(other: Bubble, margin: float, box: Box) -> bool:
+    """True if the box comes within ``margin`` of another bubble (or covers it)."""
+    return box.covers_circle(other.cx, other.cy, other.radius + margin)
+
+
+def _leader_clear(leader: Segment, bubble: Bubble, grid: _Grid) -> bool:
+    """A leader crosses no label, no other bubble, no trail and no other leader."""
+    for item in grid.near(_segment_bounds(leader)):
+        if item.line is not None:
+            if segments_cross(leader, item.line):
+                return False
+        elif item.owner is not None:
+            other = item.owner
+            if (
+                other is not bubble
+                and segment_distance(leader, other.cx, other.cy) < other.radius + 1
+            ):
+                return False
+        elif segment_crosses_box(leader, item.bounds):
+            return False
+    return True

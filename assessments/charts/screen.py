@@ -1,370 +1,158 @@
 """The charts on screen: the interactive map, the task waterfalls and the score histories.
 
-Plain data in, a figure dict out (no database, no Django). The browser draws the
-dicts with plotly.js (Plotly.react), and they travel to it through json_script.
+Built from charts/base, as the print figures are; what is the screen's own is hover,
+clicks and a responsive width. Plain data in, a figure dict out (no database, no
+Django). The browser draws the dicts with plotly.js (Plotly.react), and they travel
+to it through json_script.
 """
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from .. import scoring
-from . import labels
+from . import base, labels
 
-QUADRANT_COLOURS = {
-    scoring.UNTRAINABLE: "#0e7c66",
-    scoring.LAB_TERRITORY: "#c26b00",
-    scoring.COMMODITY_TOKENS: "#9a3b3b",
-    scoring.SPECIALIST_MODELS: "#3f5fb5",
-}
-SECTOR_PALETTE = (
-    "#2456c8",
-    "#0e7c66",
-    "#c26b00",
-    "#9a3b3b",
-    "#7a4fb5",
-    "#1d8fb0",
-    "#b5476f",
-    "#5f7d1e",
-    "#8a6a2f",
-    "#4b5563",
-)
-BOUNDARY_COLOUR = "#c0392b"
-TRAIL_COLOUR = "#6b7280"
-# Where each quadrant sits, as (x0, x1, y0, y1) on the 0-100 axes.
-QUADRANT_BOXES = {
-    scoring.SPECIALIST_MODELS: (0, 50, 50, 100),
-    scoring.UNTRAINABLE: (50, 100, 50, 100),
-    scoring.COMMODITY_TOKENS: (0, 50, 0, 50),
-    scoring.LAB_TERRITORY: (50, 100, 0, 50),
-}
-
-# The plot area the label placement assumes (px); the browser's is close at 1280 px wide.
+# The plot area the label placement assumes (px); the browser's is close at 1280-1440 px wide.
+# Labels sit at pixel offsets from their bubbles, so they stay with them at any width.
 PLOT_WIDTH = 850
-PLOT_HEIGHT = 540
-CHART_HEIGHT = 680
-MARGIN = {"l": 60, "r": 16, "t": 16, "b": CHART_HEIGHT - 16 - PLOT_HEIGHT}
-MIN_DIAMETER = 10
-MAX_DIAMETER = 46
+PLOT_HEIGHT = 470
+CHART_HEIGHT = 600
+MARGIN = {"l": 60, "r": 96, "t": 12, "b": CHART_HEIGHT - 12 - PLOT_HEIGHT}
+MIN_DIAMETER = 8
+MAX_DIAMETER = 44
 # Past this many bubbles, names would only be noise: hover carries them.
 MAX_LABELS = 60
-# Longer names are cut on the chart (hover and table show them whole).
-LABEL_CHARS = 26
+# Longer names are shortened on the chart (hover and table show them whole).
+LABEL_CHARS = 30
 LABEL_FONT = 11
 QUADRANT_FONT = 13
+START_MARKER = 8
 # The plot area as labels.py sees it: pixels, y growing downwards from the top.
 PLOT_FRAME = labels.Frame(PLOT_WIDTH, PLOT_HEIGHT, 0, 0, 0, 0)
+FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 12}
+SIZE_TITLES = {"check": "Check size", "arr": "ARR"}
+
+# The hover's fields, in order (see base.PlotPoint.hover).
+HOVER_FIELDS = ("name", "fund", "sector", "stage", "quadrant", "runway", "evidence")
 
 
-@dataclass(frozen=True)
-class ChartPoint:
-    """One bubble, in plain values."""
-
-    key: int
-    company_id: int
-    name: str
-    x: float
-    y: float
-    size: float | None
-    confidence: float
-    quadrant: str
-    group: str
-    hover: tuple[str, ...]
-    before: tuple[float, float] | None = None
-
-
-def bubble_diameters(sizes: Sequence[float | None]) -> list[float]:
-    """Diameters in px whose areas are proportional to the sizes; no size gets the smallest."""
-    largest = max((s for s in sizes if s), default=0)
-    if largest <= 0:
-        return [MIN_DIAMETER + 6.0 for _ in sizes]
-    return [
-        max(MIN_DIAMETER, MAX_DIAMETER * math.sqrt(s / largest)) if s else MIN_DIAMETER
-        for s in sizes
-    ]
-
-
-def opacity(confidence: float) -> float:
-    """Faint when little evidence counts, solid when much does."""
-    return round(0.3 + 0.65 * max(0.0, min(1.0, confidence)), 3)
-
-
-def boundary_segment(day: date, rubric: scoring.Rubric) -> tuple[list[float], list[float]]:
-    """The boundary x + k·y = B(day) clipped to the 0-100 square; empty when outside it."""
-    level = scoring.boundary_at(day, rubric)
-    k = rubric.proprietary_weight
-    x_lo = max(0.0, level - 100 * k)
-    x_hi = min(100.0, level)
-    if x_lo >= x_hi:
-        return [], []
-    xs = [x_lo, x_hi]
-    return xs, [scoring.boundary_y(x, day, rubric) for x in xs]
-
-
-def short_label(name: str, limit: int = LABEL_CHARS) -> str:
-    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
-
-
-def _text(value: str) -> str:
-    # plotly.js reads a small HTML subset in text; escaping shows names exactly as typed.
-    return html.escape(value, quote=False)
-
-
-def _quadrant_layout(rubric: scoring.Rubric) -> tuple[list[dict], list[dict], list[labels.Box]]:
-    """Shading, names and the names' pixel boxes (bubble labels keep off them)."""
-    shapes, names, boxes = [], [], []
-    for quadrant, (x0, x1, y0, y1) in QUADRANT_BOXES.items():
-        colour = QUADRANT_COLOURS[quadrant]
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "y",
-                "x0": x0,
-                "x1": x1,
-                "y0": y0,
-                "y1": y1,
-                "fillcolor": colour,
-                "opacity": 0.09,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
-        right, top = x0 >= 50, y0 >= 50
-        x, y = (98 if right else 2), (98 if top else 2)
-        xanchor, yanchor = ("right" if right else "left"), ("top" if top else "bottom")
-        names.append(
-            {
-                "x": x,
-                "y": y,
-                "xref": "x",
-                "yref": "y",
-                "xanchor": xanchor,
-                "yanchor": yanchor,
-                "text": f"<b>{_text(rubric.label(quadrant))}</b>",
-                "showarrow": False,
-                "font": {"size": QUADRANT_FONT, "color": colour},
-            }
-        )
-        # Bold glyphs run wider than the estimate for regular ones.
-        size = QUADRANT_FONT * 1.1
-        boxes.append(
-            labels.anchored_box(PLOT_FRAME, rubric.label(quadrant), x, y, xanchor, yanchor, size)
-        )
-    shapes.append(
-        {
-            "type": "line",
-            "x0": 50,
-            "x1": 50,
-            "y0": 0,
-            "y1": 100,
-            "line": {"color": "#c5cbd5", "width": 1},
-            "layer": "below",
-        }
+def _hover(members: Sequence[base.PlotPoint]) -> tuple[str, list]:
+    """The trace's hover template and its compact per-point data: a field with one value
+    across the trace is written into the template once instead of into every point."""
+    columns = list(zip(*(p.hover for p in members), strict=True))
+    varying = [n for n, column in enumerate(columns) if n == 0 or len(set(column)) > 1]
+    field = {n: base.escape(column[0]) for n, column in enumerate(columns)}
+    for position, n in enumerate(varying, start=1):
+        field[n] = f"%{{customdata[{position}]}}"
+    confidence = f"%{{customdata[{len(varying) + 1}]:.2f}}"
+    template = (
+        f"<b>{field[0]}</b><br>{field[1]} · {field[2]} · {field[3]}<br>"
+        "Frontier %{x:.1f} · Proprietary %{y:.1f}<br>"
+        f"{field[4]} · runway {field[5]}<br>"
+        f"Confidence {confidence} · {field[6]} evidence<extra></extra>"
     )
-    shapes.append(
-        {
-            "type": "line",
-            "x0": 0,
-            "x1": 100,
-            "y0": 50,
-            "y1": 50,
-            "line": {"color": "#c5cbd5", "width": 1},
-            "layer": "below",
-        }
-    )
-    return shapes, names, boxes
-
-
-def _boundary_traces(as_of: date, rubric: scoring.Rubric) -> list[dict]:
-    traces = []
-    styles = (("solid", 2.4, "Absorption boundary, {d}"), ("dash", 1.6, "+1 year"))
-    styles += (("dot", 1.6, "+2 years"),)
-    for day, (dash, width, name) in zip(scoring.project_boundary_dates(as_of), styles, strict=True):
-        xs, ys = boundary_segment(day, rubric)
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": xs,
-                "y": ys,
-                "name": name.format(d=as_of.strftime("%b %Y")),
-                "line": {"color": BOUNDARY_COLOUR, "dash": dash, "width": width},
-                "hoverinfo": "skip",
-            }
-        )
-    return traces
-
-
-def _bubble_labels(
-    points: Sequence[ChartPoint],
-    diameters: Sequence[float],
-    quadrant_boxes: Sequence[labels.Box],
-    trails: Sequence[ChartPoint],
-) -> list[dict]:
-    """One annotation per name that labels.py found room for, off the quadrants' names
-    and the trails; a name moved away from its bubble points back at it with a thin line.
-    """
-    bubbles = [
-        labels.Bubble(*PLOT_FRAME.to_px(p.x, p.y), d / 2, short_label(p.name))
-        for p, d in zip(points, diameters, strict=True)
+    data = [
+        [
+            p.company_id,
+            *(_compact(base.escape(p.hover[n])) for n in varying),
+            round(p.confidence, 2),
+        ]
+        for p in members
     ]
-    obstacles = list(quadrant_boxes)
-    for p in trails:
-        obstacles += labels.line_boxes(PLOT_FRAME.to_px(*p.before), PLOT_FRAME.to_px(p.x, p.y))
-    notes = []
-    for point, placement in zip(
-        points, labels.place_labels(bubbles, PLOT_FRAME, LABEL_FONT, obstacles), strict=True
-    ):
-        if not placement.clear:
-            continue  # no free spot near it: hover and the table still name it
-        bubble = placement.bubble
-        cx, cy = placement.box.center
-        # Offsets in px from the bubble's centre; plotly's yshift grows upwards, ay down.
-        dx, dy = cx - bubble.cx, cy - bubble.cy
-        note = {
-            "x": point.x,
-            "y": point.y,
-            "xref": "x",
-            "yref": "y",
-            "text": _text(bubble.text),
-            "font": {"size": LABEL_FONT, "color": "#1d2330"},
-            "bgcolor": "rgba(255,255,255,0.7)",
-        }
-        if placement.moved:
-            leader = {"arrowhead": 0, "arrowwidth": 0.8, "arrowcolor": TRAIL_COLOUR}
-            note |= {"showarrow": True, "ax": dx, "ay": dy, "standoff": bubble.radius, **leader}
-        else:
-            note |= {"showarrow": False, "xshift": dx, "yshift": -dy}
-        notes.append(note)
-    return notes
+    return template, data
 
 
-HOVER_TEMPLATE = (
-    "<b>%{customdata[1]}</b><br>%{customdata[2]} · %{customdata[3]} · %{customdata[4]}<br>"
-    "Frontier %{x:.1f} · Proprietary %{y:.1f}<br>%{customdata[5]} · runway %{customdata[6]}<br>"
-    "Confidence %{customdata[7]} · %{customdata[8]} evidence<extra></extra>"
-)
-
-
-def trail_arrow(
-    start: tuple[float, float],
-    end: tuple[float, float],
-    diameter_px: float,
-    colour: str,
-    *,
-    size: float,
-    width: float,
-) -> dict:
-    """A Plotly annotation: an arrow in data coordinates from where a point stood to where it
-    stands, stopping at the bubble's rim so that the head is never hidden under it."""
-    return {
-        "x": end[0],
-        "y": end[1],
-        "ax": start[0],
-        "ay": start[1],
-        "xref": "x",
-        "yref": "y",
-        "axref": "x",
-        "ayref": "y",
-        "text": "",
-        "showarrow": True,
-        "arrowhead": 2,
-        "arrowsize": size,
-        "arrowwidth": width,
-        "arrowcolor": colour,
-        "standoff": diameter_px / 2 + 1,
-    }
+def _compact(value: str) -> str | int:
+    """A count travels as a number (no quotes)."""
+    return int(value) if value.isdigit() else value
 
 
 def interactive_map(
-    points: Sequence[ChartPoint],
+    points: Sequence[base.PlotPoint],
     *,
     as_of: date,
     rubric: scoring.Rubric,
-    colour_by: str = "quadrant",
     since: date | None = None,
+    size_reference: float | None = None,
+    size_by: str = "check",
 ) -> dict:
-    """The 2x2 map: shaded, labelled quadrants, the boundary at as_of and one and two years
-    out, one bubble per point grouped into legend entries, trails and non-overlapping labels.
+    """The 2x2 map: shaded, named quadrants, the boundary at as_of and one and two years
+    out, one bubble per point grouped into legend entries, trails from hollow start
+    markers, labels a reader cannot misattach, and a size key.
 
-    ``hover`` of each point holds, in order: name, fund, sector, stage, quadrant label,
-    runway, confidence, evidence count (already formatted).
+    ``size_reference`` is the largest size in the whole portfolio the user can see, so a
+    bubble keeps its size whatever the filters remove.
     """
-    shapes, annotations, quadrant_boxes = _quadrant_layout(rubric)
-    traces = _boundary_traces(as_of, rubric)
-    diameters = bubble_diameters([p.size for p in points])
-    by_group: dict[str, list[int]] = {}
-    for index, point in enumerate(points):
-        by_group.setdefault(point.group, []).append(index)
-    palette = {
-        group: QUADRANT_COLOURS.get(group) or SECTOR_PALETTE[i % len(SECTOR_PALETTE)]
-        for i, group in enumerate(sorted(by_group))
-    }
+    shapes = base.quadrant_shapes()
+    annotations, quadrant_boxes = base.quadrant_names(rubric, PLOT_FRAME, QUADRANT_FONT)
+    traces = base.boundary_traces(as_of, rubric, width=2.2)
+    # Rounded once: the figure carries these, and the labels' leaders end at these edges.
+    diameters = [
+        round(d, 1)
+        for d in base.bubble_diameters(
+            [p.size for p in points], size_reference, MIN_DIAMETER, MAX_DIAMETER
+        )
+    ]
 
     trails = [(i, p) for i, p in enumerate(points) if p.before]
     if trails:
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": [p.before[0] for _, p in trails],
-                "y": [p.before[1] for _, p in trails],
-                "name": f"Position on {since.strftime('%-d %b %Y')}" if since else "Before",
-                "marker": {
-                    "size": 7,
-                    "color": "#ffffff",
-                    "line": {"color": TRAIL_COLOUR, "width": 1.5},
-                },
-                "hoverinfo": "skip",
-            }
-        )
+        traces.append(base.trail_start_trace(points, since, START_MARKER))
         annotations += [
-            trail_arrow(p.before, (p.x, p.y), diameters[i], TRAIL_COLOUR, size=1.3, width=1.4)
-            for i, p in trails
+            base.trail_arrow(p.before, (p.x, p.y), diameters[i], scale=1.1) for i, p in trails
         ]
 
-    for group in sorted(by_group, key=lambda g: (g not in QUADRANT_COLOURS, g)):
-        members = [points[i] for i in by_group[group]]
-        label = rubric.label(group) if group in QUADRANT_COLOURS else (group or "No sector")
+    groups = base.legend_groups(points, rubric)
+    for name, colour, indices in groups:
+        members = [points[i] for i in indices]
+        template, customdata = _hover(members)
         traces.append(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": _text(label),
-                "x": [p.x for p in members],
-                "y": [p.y for p in members],
-                "ids": [str(p.key) for p in members],
-                "customdata": [[p.company_id, *(_text(h) for h in p.hover)] for p in members],
-                "hovertemplate": HOVER_TEMPLATE,
+                "name": base.escape(name),
+                "legend": base.BUBBLE_LEGEND,
+                # A tenth of a point is under a pixel: more digits would only add bytes.
+                "x": [round(p.x, 1) for p in members],
+                "y": [round(p.y, 1) for p in members],
+                "customdata": customdata,
+                "hovertemplate": template,
                 # Bubbles at the edge of the square are drawn whole.
                 "cliponaxis": False,
                 "marker": {
-                    "size": [diameters[i] for i in by_group[group]],
+                    "size": [diameters[i] for i in indices],
                     "sizemode": "diameter",
-                    "color": palette[group],
-                    "opacity": [opacity(p.confidence) for p in members],
+                    "color": colour,
+                    "opacity": [base.opacity(p.confidence) for p in members],
                     "line": {"color": "#ffffff", "width": 1},
                 },
             }
         )
 
     if len(points) <= MAX_LABELS:
-        annotations += _bubble_labels(points, diameters, quadrant_boxes, [p for _, p in trails])
+        placed = base.map_labels(
+            points,
+            diameters,
+            PLOT_FRAME,
+            LABEL_FONT,
+            limit=LABEL_CHARS,
+            obstacles=quadrant_boxes,
+            start_marker=START_MARKER if trails else 0,
+        )
+        annotations += placed.annotations
 
-    axis = {
-        "range": [0, 100],
-        "dtick": 10,
-        "showgrid": False,
-        "zeroline": False,
-        "linecolor": "#9aa3b0",
-        "ticks": "outside",
-        "fixedrange": True,
-    }
+    key_shapes, key_notes = base.size_key(
+        size_reference or max((p.size or 0 for p in points), default=0),
+        small=MIN_DIAMETER,
+        large=MAX_DIAMETER,
+        title=SIZE_TITLES.get(size_by, "Size"),
+        x=1.02,
+        y=1.0,
+        font=11,
+    )
+    axis = {k: v for k, v in base.axis("", 12).items() if k != "title"}
+    axis |= {"tickvals": list(range(0, 101, 10)), "mirror": False}
     return {
         "data": traces,
         "layout": {
@@ -372,24 +160,26 @@ def interactive_map(
             "margin": MARGIN,
             "paper_bgcolor": "#ffffff",
             "plot_bgcolor": "#ffffff",
-            "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"},
-            "xaxis": {**axis, "title": {"text": "Frontier → (harder to score from outside)"}},
-            "yaxis": {
-                **axis,
-                "title": {"text": "Proprietary → (correctness lives inside the customer)"},
-            },
-            "shapes": shapes,
-            "annotations": annotations,
+            "font": FONT,
+            "xaxis": {**axis, "title": {"text": base.X_TITLE, "standoff": 6}},
+            "yaxis": {**axis, "title": {"text": base.Y_TITLE, "standoff": 6}},
+            "shapes": shapes + key_shapes,
+            "annotations": annotations + key_notes,
             "showlegend": True,
+            # The lines' legend keeps each line's width and dash; the bubbles' has swatches
+            # of one size, on the row below.
             "legend": {
                 "orientation": "h",
                 "yanchor": "top",
-                "y": -0.11,
+                "y": -48 / PLOT_HEIGHT,
                 "x": 0,
                 "font": {"size": 12},
+                "itemsizing": "trace",
+                "traceorder": "normal",
             },
+            "legend2": base.bubble_legend(-74 / PLOT_HEIGHT, 12),
             "hovermode": "closest",
-            "hoverlabel": {"bgcolor": "#ffffff", "bordercolor": "#c9d0da"},
+            "hoverlabel": base.HOVER_LABEL,
         },
         "config": {
             "displaylogo": False,
@@ -401,105 +191,102 @@ def interactive_map(
 
 # --- The company page ---------------------------------------------------------------------
 
-AXIS_TITLES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
-UP = "#0e7c66"
-DOWN = "#b42318"
-TOTAL = "#2456c8"
-FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 12}
+# "factor · observed date" whole: the longest factor's name and a date fit.
+WATERFALL_LABEL_CHARS = 40
+# Bars per axis on the page; the smaller notes are added up into one bar.
+WATERFALL_BARS = 12
+BAR_PX = 20
 
 
-@dataclass(frozen=True)
-class Bar:
-    """One evidence row's part in a task's score."""
-
-    label: str
-    axis: str
-    contribution: float
-    hover: str
-
-
-def waterfall(bars: Sequence[Bar], rubric: scoring.Rubric = scoring.DEFAULT_RUBRIC) -> dict:
-    """One waterfall per axis from the know-nothing 50 to the final score.
-
-    Contributions add up on the raw (logit) scale, so each bar is the change in
-    points its row makes when the rows are added largest first: the bars then
-    end exactly at the task's score.
-    """
-    traces = []
+def waterfall(
+    contributions: Sequence[base.Contribution], rubric: scoring.Rubric = scoring.DEFAULT_RUBRIC
+) -> dict:
+    """One waterfall per axis (frontier above, proprietary below) from the know-nothing 50
+    to the final score: a bar per evidence note labelled "factor · observed date" and
+    valued in score points. Hover shows the note's first line; each bar's customdata is
+    its evidence id, which static/js/company.js follows to the note's row."""
+    steps = {
+        axis: base.lump(axis_steps, WATERFALL_BARS)
+        for axis, axis_steps in base.waterfall_steps(contributions, rubric).items()
+    }
+    rows = [len(steps[axis]) + 1 for axis in scoring.AXES]
+    gap = 70  # px between the panels: the lower one's title and the upper one's axis
+    plot_h = BAR_PX * sum(rows) + gap
     layout: dict = {
-        "margin": {"l": 40, "r": 10, "t": 30, "b": 10},
-        "height": 300,
+        "margin": {"l": 8, "r": 40, "t": 26, "b": 34},
+        "height": plot_h + 60,
         "showlegend": False,
         "font": FONT,
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#fafbfc",
+        "hoverlabel": base.HOVER_LABEL,
+        "annotations": [],
     }
+    traces, top = [], 1.0
     for index, axis in enumerate(scoring.AXES):
         suffix = "" if index == 0 else str(index + 1)
-        rows = sorted(
-            (b for b in bars if b.axis == axis), key=lambda b: (-abs(b.contribution), b.label)
+        axis_steps = steps[axis]
+        height = BAR_PX * rows[index] / plot_h
+        domain = [max(0.0, top - height), top]
+        top = domain[0] - gap / plot_h
+        trace = base.waterfall_trace(
+            axis_steps, base.AXIS_TITLES[axis], label_chars=WATERFALL_LABEL_CHARS
         )
-        bar_names, values, measures, hovers = ["no evidence"], [50.0], ["absolute"], ["start: 50"]
-        raw = 0.0
-        for bar in rows:
-            before = scoring.axis_score(raw, rubric)
-            raw += bar.contribution
-            bar_names.append(bar.label)
-            values.append(scoring.axis_score(raw, rubric) - before)
-            measures.append("relative")
-            hovers.append(f"{bar.label}<br>contribution {bar.contribution:+.3f}<br>{bar.hover}")
-        final = scoring.axis_score(raw, rubric)
-        bar_names.append("score")
-        values.append(0.0)
-        measures.append("total")
-        hovers.append(f"score {final:.1f}")
-        traces.append(
-            {
-                "type": "waterfall",
-                "name": AXIS_TITLES[axis],
-                "x": bar_names,
-                "y": values,
-                "measure": measures,
-                "hovertext": hovers,
-                "hoverinfo": "text",
-                "base": 0,
-                "increasing": {"marker": {"color": UP}},
-                "decreasing": {"marker": {"color": DOWN}},
-                "totals": {"marker": {"color": TOTAL}},
-                "connector": {"line": {"color": "#c9d0da", "width": 1}},
-                "xaxis": f"x{suffix}",
-                "yaxis": f"y{suffix}",
-            }
-        )
+        hover = [
+            f"<b>{base.escape(s.contribution.label)}</b><br>{s.points:+.1f} points"
+            + (f"<br>{base.escape(s.contribution.note)}" if s.contribution.note else "")
+            for s in axis_steps
+        ]
+        final = base.final_score(axis_steps)
+        trace |= {
+            "hovertext": [*hover, f"score {final:.1f}"],
+            "hoverinfo": "text",
+            "customdata": [s.contribution.evidence_id for s in axis_steps] + [None],
+            "text": [f"{s.points:+.1f}" for s in axis_steps] + [f"{final:.1f}"],
+            "textposition": "outside",
+            "cliponaxis": False,
+            "xaxis": f"x{suffix}",
+            "yaxis": f"y{suffix}",
+        }
+        traces.append(trace)
         layout[f"xaxis{suffix}"] = {
-            "domain": [0, 0.48] if index == 0 else [0.52, 1],
-            "showticklabels": False,
-            "title": {"text": f"{AXIS_TITLES[axis]}: {final:.1f}", "standoff": 4},
+            "anchor": f"y{suffix}",
+            "range": [0, 100],
+            "gridcolor": "#e3e7ee",
+            "title": {"text": "score (from 50), in points", "standoff": 2, "font": {"size": 11}},
+            "tickfont": {"size": 11},
         }
         layout[f"yaxis{suffix}"] = {
-            "range": [0, 100],
             "anchor": f"x{suffix}",
-            "gridcolor": "#e3e7ee",
+            "domain": domain,
+            "autorange": "reversed",
+            "automargin": True,
+            "tickfont": {"size": 11},
         }
-    layout["xaxis"]["side"] = "top"
-    layout["xaxis2"]["side"] = "top"
+        layout["annotations"].append(
+            {
+                "text": f"<b>{base.AXIS_TITLES[axis]}: {final:.1f}</b>",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "xanchor": "left",
+                "y": domain[1],
+                "yanchor": "bottom",
+                "yshift": 2,
+                "showarrow": False,
+            }
+        )
     return {"data": traces, "layout": layout}
 
 
-def score_history(series: Sequence[tuple[str, Sequence[date], Sequence[float | None]]]) -> dict:
-    """Lines of scores over time: (name, dates, values) per line; None leaves a gap."""
-    traces = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": name,
-            "x": [d.isoformat() for d in dates],
-            "y": [None if v is None else round(v, 2) for v in values],
-            "connectgaps": False,
-            "hovertemplate": "%{x}: %{y:.1f}<extra>" + name.replace("<", "&lt;") + "</extra>",
-        }
-        for name, dates, values in series
-    ]
+def score_history(
+    series: Sequence[base.HistorySeries], marks: Sequence[tuple[date, str]] = ()
+) -> dict:
+    """Lines of scores over time (None leaves a gap); a dotted line where the rubric changed."""
+    shapes, notes = base.history_marks(marks, 11)
+    traces = base.history_traces(series, line=2, marker=6)
+    for trace in traces:
+        trace["hovertemplate"] = "%{x|%-d %b %Y}: %{y:.1f}<extra>" + trace["name"] + "</extra>"
     return {
         "data": traces,
         "layout": {
@@ -507,9 +294,12 @@ def score_history(series: Sequence[tuple[str, Sequence[date], Sequence[float | N
             "height": 240,
             "font": FONT,
             "yaxis": {"range": [0, 100], "gridcolor": "#e3e7ee"},
-            "xaxis": {"type": "date"},
+            "xaxis": base.date_axis(series),
             "legend": {"orientation": "h", "y": -0.2},
+            "shapes": shapes,
+            "annotations": notes,
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "#fafbfc",
+            "hoverlabel": base.HOVER_LABEL,
         },
     }

@@ -50,6 +50,43 @@ def score_row(line: ScoreLine, rubric: scoring.Rubric) -> list[str]:
     ]
 
 
+# The map's CSV: export_scores' columns first (the same numbers), then every other column
+# of the map's table, keyed by the table's column keys (views/map.TABLE_COLUMNS).
+MAP_EXTRA_COLUMNS = {
+    "sector": "sector",
+    "stage": "stage",
+    "status": "status",
+    "evidence": "evidence_count",
+    "size": "size_usd",
+}
+MAP_HEADER = (*SCORE_HEADER, *MAP_EXTRA_COLUMNS.values())
+# Which CSV column carries each of the table's columns.
+TABLE_TO_CSV = {
+    "name": "company",
+    "company": "company",
+    "fund": "fund",
+    "x": "x",
+    "y": "y",
+    "quadrant": "quadrant",
+    "runway": "runway_years",
+    "confidence": "confidence",
+    **MAP_EXTRA_COLUMNS,
+}
+
+
+def write_map_csv(out: TextIO, points, rubric: scoring.Rubric, *, per_task: bool) -> None:
+    """The map's table as CSV (selectors.map.MapPoint rows): every column the table shows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(MAP_HEADER)
+    for p in points:
+        line = ScoreLine(
+            p.fund, p.company if per_task else p.name, p.name if per_task else "", p.score
+        )
+        size = "" if p.size is None else f"{p.size:.0f}"
+        extra = [csv_safe(p.sector), csv_safe(p.stage), csv_safe(p.status)]
+        writer.writerow([*score_row(line, rubric), *extra, str(p.score.evidence_count), size])
+
+
 def write_scores_csv(out: TextIO, lines: Iterable[ScoreLine], rubric: scoring.Rubric) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SCORE_HEADER)

@@ -14,10 +14,10 @@ from datetime import date
 from django.utils.text import slugify
 
 from .. import access, scoring, selectors
-from ..charts import memo
+from ..charts import base, memo
 from ..models import Company, CompanySnapshot, Evidence, Task
+from ..selectors import company as company_selectors
 from ..selectors import map as map_selectors
-from ..selectors import portfolio as portfolio_selectors
 
 
 @dataclass
@@ -84,7 +84,13 @@ def describe_filters(data: MapExport) -> str:
     return " · ".join(parts)
 
 
-def map_text(data: MapExport) -> memo.ChartText:
+def per_task(data: MapExport) -> bool:
+    return data.filters.per == map_selectors.TASK
+
+
+def map_text(data: MapExport, figure: dict | None = None) -> memo.ChartText:
+    """Title, subtitle and footnote; given the figure drawn without its text (the slide's
+    picture), the footnote also names the bubbles it left unlabelled."""
     unscored = len(data.view.unscored)
     kind = "tasks" if data.filters.per == map_selectors.TASK else "companies"
     title = "Portfolio map"
@@ -98,68 +104,54 @@ def map_text(data: MapExport) -> memo.ChartText:
             companies=data.company_count,
             evidence=data.evidence_count,
             rubric_version=data.rubric_name,
-            extra=f"{unscored} unscored {kind} not shown." if unscored else "",
+            extra=" ".join(
+                part
+                for part in (
+                    f"{unscored} unscored {kind} not shown." if unscored else "",
+                    base.also_plotted(figure["layout"]["meta"]["also_plotted"]) if figure else "",
+                )
+                if part
+            ),
         ),
     )
 
 
-def print_points(data: MapExport) -> list[memo.MapPoint]:
-    by_quadrant = data.filters.colour_by == map_selectors.BY_QUADRANT
+def plot_points(view: map_selectors.MapView) -> list[base.PlotPoint]:
+    """The map's scored rows as chart points, for the screen and for print alike."""
+    per_task = view.filters.per == map_selectors.TASK
+    by_quadrant = view.filters.colour_by == map_selectors.BY_QUADRANT
     return [
-        memo.MapPoint(
-            label=p.name,
-            x=p.score.x,
-            y=p.score.y,
-            size_value=p.size,
-            quadrant=p.score.quadrant,
-            colour_key=p.score.quadrant if by_quadrant else (p.sector or "No sector"),
-            confidence=p.score.confidence,
-            trail_from=(p.before.x, p.before.y) if p.before is not None else None,
-        )
-        for p in data.view.scored
+        base.plot_point(p, view.rubric, per_task=per_task, by_quadrant=by_quadrant)
+        for p in view.scored
     ]
 
 
-def map_chart(data: MapExport, preset: str = "memo", with_text: bool = True):
+def trail_start(filters: map_selectors.MapFilters, as_of: date) -> date | None:
+    return filters.since if filters.since and filters.since < as_of else None
+
+
+SIZE_TITLES = {map_selectors.CHECK_SIZE: "Check size", map_selectors.ARR: "ARR"}
+
+
+def map_chart(data: MapExport, preset: str | memo.Preset = "memo", with_text: bool = True):
     return memo.memo_map(
-        print_points(data),
+        plot_points(data.view),
         rubric=data.rubric,
         as_of=data.as_of,
         text=map_text(data),
         preset=preset,
         with_text=with_text,
+        since=trail_start(data.filters, data.as_of),
+        size_reference=data.view.size_reference,
+        size_title=SIZE_TITLES.get(data.filters.size_by, "Size"),
     )
 
 
-def score_lines(data: MapExport) -> list[portfolio_selectors.ScoreLine]:
-    """The map's table as export_scores' lines (same columns, same numbers)."""
-    per_task = data.filters.per == map_selectors.TASK
-    return [
-        portfolio_selectors.ScoreLine(
-            p.fund, p.company if per_task else p.name, p.name if per_task else "", p.score
-        )
-        for p in data.points
-    ]
-
-
-def filename(data: MapExport, fmt: str) -> str:
+def filename(data: MapExport, fmt: str, preset: str = "") -> str:
+    """moat-map-<fund>-<date>[-<preset>].<fmt>: each preset downloads under its own name."""
     fund = slugify("-".join(data.fund_names)) or "portfolio"
-    return f"moat-map-{fund}-{data.as_of.isoformat()}.{fmt}"
-
-
-def task_contributions(
-    evidence: list[Evidence], as_of: date, rubric: scoring.Rubric
-) -> list[memo.Contribution]:
-    """Each evidence note's signed raw contribution, labelled by factor and date."""
-    return [
-        memo.Contribution(
-            f"{e.factor.replace('_', ' ')} · {e.observed_on:%d %b %Y}",
-            scoring.FACTORS_BY_CODE[e.factor].axis,
-            scoring.contribution(e.as_scoring_row(), as_of, rubric),
-        )
-        for e in evidence
-        if e.observed_on <= as_of
-    ]
+    suffix = f"-{preset}" if preset else ""
+    return f"moat-map-{fund}-{data.as_of.isoformat()}{suffix}.{fmt}"
 
 
 def waterfall_figure(user, task_id: int, as_of: date, preset: str = "memo"):
@@ -176,10 +168,14 @@ def waterfall_figure(user, task_id: int, as_of: date, preset: str = "memo"):
             as_of=as_of, companies=1, evidence=len(counted), rubric_version=str(version)
         ),
     )
-    figure = memo.waterfall_figure(
-        task_contributions(counted, as_of, rubric), rubric=rubric, text=text, preset=preset
-    )
+    contributions = company_selectors.task_contributions(counted, as_of, rubric)
+    figure = memo.waterfall_figure(contributions, rubric=rubric, text=text, preset=preset)
     return figure, slugify(f"{task.company.name}-{task.name}-waterfall")
+
+
+def task_contributions(evidence: list[Evidence], as_of: date, rubric: scoring.Rubric):
+    """The IC pack's waterfalls read the same contributions as the company page's."""
+    return company_selectors.task_contributions(evidence, as_of, rubric)
 
 
 def history_figure(user, company_id: int, preset: str = "memo"):
@@ -203,8 +199,7 @@ def history_figure(user, company_id: int, preset: str = "memo"):
             rubric_version=str(version),
         ),
     )
-    series = [
-        memo.HistorySeries("Frontier (x)", dates, [s.x for s in snapshots]),
-        memo.HistorySeries("Proprietary (y)", dates, [s.y for s in snapshots]),
-    ]
-    return memo.history_figure(series, text=text, preset=preset), slugify(f"{company.name}-history")
+    series = company_selectors.history_series(snapshots, ("Frontier (x)", "Proprietary (y)"))
+    marks = company_selectors.rubric_marks(company)
+    figure = memo.history_figure(series, text=text, preset=preset, marks=marks)
+    return figure, slugify(f"{company.name}-history")

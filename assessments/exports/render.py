@@ -130,7 +130,8 @@ def render(fig: go.Figure | dict, fmt: str) -> bytes:
 
 
 def slide_pptx(picture_png: bytes, text: memo.ChartText) -> bytes:
-    """A 16:9 slide: the chart as a picture, title, subtitle and footnote as real text boxes."""
+    """A 16:9 slide: the chart (drawn at memo.SLIDE_BODY) as a picture filling the body,
+    title, subtitle and footnote as real text boxes."""
     from pptx import Presentation
     from pptx.dml.color import RGBColor
     from pptx.util import Emu, Inches, Pt
@@ -155,13 +156,20 @@ def slide_pptx(picture_png: bytes, text: memo.ChartText) -> bytes:
             run.font.color.rgb = RGBColor(0x22, 0x22, 0x22) if bold else RGBColor(0x55, 0x55, 0x55)
         return shape
 
-    box(0.5, 0.25, 12.3, 0.9, [(text.title, 26, True), (text.subtitle, 14, False)], "Title")
-    # The picture keeps its own aspect ratio inside the space between title and footnote.
-    top, bottom = Inches(1.25), Inches(6.7)
-    picture = slide.shapes.add_picture(io.BytesIO(picture_png), 0, top, height=bottom - top)
-    picture.left = Emu((deck.slide_width - picture.width) // 2)
+    body = memo.SLIDE_BODY
+    box(0.5, 0.2, 12.3, 0.95, [(text.title, 26, True), (text.subtitle, 14, False)], "Title")
+    # The picture was drawn at the body's size (memo.SLIDE_BODY): placed at that size, its
+    # text keeps the slide's point sizes, and it fills the body between title and footnote.
+    left, top = (13.333 - body.width_in) / 2, 1.2
+    picture = slide.shapes.add_picture(
+        io.BytesIO(picture_png),
+        Inches(left),
+        Inches(top),
+        width=Inches(body.width_in),
+        height=Inches(body.height_in),
+    )
     picture.name = "Chart"
-    box(0.5, 6.75, 12.3, 0.6, [(text.footnote, 10, False)], "Footnote")
+    box(0.5, top + body.height_in + 0.05, 12.3, 0.85, [(text.footnote, 12, False)], "Footnote")
     out = io.BytesIO()
     deck.save(out)
     return out.getvalue()

@@ -31,7 +31,7 @@ def active_rubric_version() -> RubricVersion:
 def stored_score(obj) -> scoring.Score:
     """The pure model's view of a company's or task's stored current scores."""
     if not obj.is_scored:
-        return scoring.Score(50.0, 50.0, 0.0, scoring.UNSCORED, None, None, obj.evidence_count)
+        return scoring.Score.unscored(obj.evidence_count)
     return scoring.Score(
         obj.x,
         obj.y,

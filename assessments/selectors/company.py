@@ -8,11 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import (
-    Prefetch,
-)
+from django.db.models import Min, Prefetch
 
-from .. import scoring
+from .. import notes, scoring
+from ..charts import base
 from ..charts import screen as screen_charts
 from ..models import (
     Company,
@@ -54,23 +53,48 @@ def rescore_pending(task: Task) -> bool:
     return task.stale_since is not None or task.scored_version < task.input_version
 
 
-def task_waterfall(task: Task, evidence: Iterable[Evidence], as_of: date, rubric) -> dict:
-    """The "why it sits there" waterfall of one task from its evidence rows."""
-    from html import escape
-
-    from .. import notes
-
-    bars = [
-        screen_charts.Bar(
-            label=f"#{row.pk} {row.factor.replace('_', ' ')}",
-            axis=row.factor_info.axis,
-            contribution=scoring.contribution(row.as_scoring_row(), as_of, rubric),
-            # Plotly reads hover text as HTML: the note is escaped first.
-            hover=escape(notes.first_line(row.note)),
+def task_contributions(
+    evidence: Iterable[Evidence], as_of: date, rubric: scoring.Rubric
+) -> list[base.Contribution]:
+    """Each evidence note's signed raw contribution as of a date, labelled "factor · observed
+    date", with the note's first line and the evidence id (the waterfall's bars link to it).
+    The screen's waterfall and the exported one are built from these."""
+    return [
+        base.Contribution(
+            f"{row.factor.replace('_', ' ')} · {row.observed_on:%-d %b %Y}",
+            scoring.FACTORS_BY_CODE[row.factor].axis,
+            scoring.contribution(row.as_scoring_row(), as_of, rubric),
+            note=notes.first_line(row.note),
+            evidence_id=row.pk,
         )
         for row in evidence
+        if row.observed_on <= as_of
     ]
-    return screen_charts.waterfall(bars, rubric)
+
+
+def task_waterfall(task: Task, evidence: Iterable[Evidence], as_of: date, rubric) -> dict:
+    """The "why it sits there" waterfall of one task from its evidence rows."""
+    return screen_charts.waterfall(task_contributions(evidence, as_of, rubric), rubric)
+
+
+def rubric_marks(company: Company) -> list[tuple[date, str]]:
+    """Where the rubric version changed along a company's history: the first date of each
+    later version's snapshots, named by the version (one query)."""
+    firsts = (
+        CompanySnapshot.objects.filter(company=company)
+        .values("rubric_version__number")
+        .annotate(first=Min("as_of"))
+        .order_by("first")
+    )
+    return [(row["first"], f"Rubric v{row['rubric_version__number']}") for row in firsts][1:]
+
+
+def history_series(snapshots, names: tuple[str, str]) -> list[base.HistorySeries]:
+    dates = [s.as_of for s in snapshots]
+    return [
+        base.HistorySeries(names[0], dates, [s.x for s in snapshots]),
+        base.HistorySeries(names[1], dates, [s.y for s in snapshots]),
+    ]
 
 
 def company_page(
@@ -102,46 +126,32 @@ def company_page(
     company_history = list(
         CompanySnapshot.objects.filter(company=company, rubric_version=version).order_by("as_of")
     )
+    marks = rubric_marks(company)
+    company_lines = history_series(company_history, ("company x", "company y"))
     views = []
     for task in tasks:
         evidence = list(task.evidence.all())
-        snaps = task_history[task.id]
-        dates = [s.as_of for s in snaps]
+        task_lines = history_series(task_history[task.id], ("task x", "task y"))
         views.append(
             TaskView(
                 task=task,
                 evidence=evidence,
                 waterfall=task_waterfall(task, evidence, as_of, rubric),
-                history=screen_charts.score_history(
-                    [
-                        ("task x", dates, [s.x for s in snaps]),
-                        ("task y", dates, [s.y for s in snaps]),
-                        (
-                            "company x",
-                            [s.as_of for s in company_history],
-                            [s.x for s in company_history],
-                        ),
-                        (
-                            "company y",
-                            [s.as_of for s in company_history],
-                            [s.y for s in company_history],
-                        ),
-                    ]
-                ),
+                history=screen_charts.score_history([*task_lines, *company_lines], marks),
             )
         )
     dates = [s.as_of for s in company_history]
+    confidence = base.HistorySeries(
+        "confidence × 100", dates, [s.confidence * 100 for s in company_history]
+    )
     return {
         "company": company,
         "tasks": views,
         "rubric": rubric,
         "as_of": as_of,
         "history": screen_charts.score_history(
-            [
-                ("x (frontier)", dates, [s.x for s in company_history]),
-                ("y (proprietary)", dates, [s.y for s in company_history]),
-                ("confidence × 100", dates, [s.confidence * 100 for s in company_history]),
-            ]
+            [*history_series(company_history, ("x (frontier)", "y (proprietary)")), confidence],
+            marks,
         ),
     }
 

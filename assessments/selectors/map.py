@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from .. import access, scoring, scoring_sql, selectors
-from ..models import Company, CompanyStatus, Evidence, Quadrant, Task
+from ..models import SCORE_VALUES, Company, CompanyStatus, Evidence, Quadrant, Task
 
-SCORE_FIELDS = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "evidence_count")
-COMPANY_FIELDS = (
+# The company values a map point reads (of the company, or of a task's company).
+MAP_COMPANY_VALUES = (
     "id",
     "name",
     "sector",
@@ -102,6 +102,9 @@ class MapView:
     is_today: bool
     filters: MapFilters
     total_before_quadrant: int = 0
+    # The largest size (check or ARR) in the whole portfolio the user can see, whatever the
+    # filters: bubbles are sized against it, so a bubble keeps its size from view to view.
+    size_reference: float | None = None
 
     @property
     def scored(self) -> list[MapPoint]:
@@ -187,15 +190,16 @@ def map_points(user, filters: MapFilters) -> MapView:
             Task.objects.filter(company__in=companies)
             .order_by("company__name", "-weight", "name")
             .values(
-                "id", "name", "company_id", *SCORE_FIELDS, *(prefix + f for f in COMPANY_FIELDS)
+                "id", "name", "company_id", *SCORE_VALUES, *(prefix + f for f in MAP_COMPANY_VALUES)
             )
         )
     else:
         prefix = ""
-        rows = companies.order_by("name").values(*COMPANY_FIELDS, *SCORE_FIELDS)
-    rows = list(rows)
+        rows = companies.order_by("name").values(*MAP_COMPANY_VALUES, *SCORE_VALUES)
+    # The largest size the user can see rides along in the same query (a scalar subquery).
+    rows = list(rows.annotate(size_top=_largest_size(user, filters.size_by)))
     ids = [row["id"] for row in rows]
-    unscored = scoring.score_task([], as_of, rubric)
+    unscored = scoring.Score.unscored()
     if is_today:
         scores = {row["id"]: _stored_score(row) for row in rows}
     else:
@@ -210,6 +214,7 @@ def map_points(user, filters: MapFilters) -> MapView:
     if filters.quadrant:
         points = [p for p in points if p.score.quadrant == filters.quadrant]
     return MapView(
+        size_reference=float(rows[0]["size_top"]) if rows and rows[0]["size_top"] else None,
         points=sort_points(points, filters.sort),
         as_of=as_of,
         rubric=rubric,
@@ -218,6 +223,14 @@ def map_points(user, filters: MapFilters) -> MapView:
         filters=filters,
         total_before_quadrant=total,
     )
+
+
+def _largest_size(user, size_by: str) -> Subquery:
+    """The largest check size (or ARR) among every company the user can see, whatever the
+    filters: bubbles are sized against it, so a bubble keeps its size from view to view."""
+    field = "arr" if size_by == ARR else "check_size"
+    visible = access.scoped(Company.objects.all(), user).filter(**{f"{field}__isnull": False})
+    return Subquery(visible.order_by(f"-{field}").values(field)[:1])
 
 
 def sort_points(points: list[MapPoint], sort: str) -> list[MapPoint]:

@@ -46,7 +46,7 @@ def portfolio(user, *, fund_id: int | None = None, as_of: date | None = None) ->
         as_of,
         rubric,
     )
-    unscored = scoring.score_task([], as_of, rubric)
+    unscored = scoring.Score.unscored()
     return [PortfolioRow(c, scores.get(c.id, unscored)) for c in companies]
 
 
@@ -78,7 +78,7 @@ def score_lines(*, as_of: date, fund_name: str | None = None, user=None) -> list
         companies = companies.filter(fund__name=fund_name)
     task_list = list(tasks)
     task_scores = task_scores_as_of([t.id for t in task_list], as_of, rubric)
-    unscored = scoring.score_task([], as_of, rubric)
+    unscored = scoring.Score.unscored()
     per_company = company_scores(
         [(t.id, t.company_id, t.weight) for t in task_list], task_scores, as_of, rubric
     )

@@ -103,7 +103,7 @@ def _score_from_params(prefix: str, params: QueryDict) -> scoring.Score | None:
     if quadrant not in (*scoring.QUADRANTS, scoring.UNSCORED):
         return None
     if quadrant == scoring.UNSCORED:
-        return scoring.Score(50.0, 50.0, 0.0, scoring.UNSCORED, None, None)
+        return scoring.Score.unscored()
     try:
         x, y = float(params[f"{prefix}x"]), float(params[f"{prefix}y"])
     except (KeyError, ValueError):

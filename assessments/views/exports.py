@@ -51,9 +51,9 @@ def _unavailable(error: rendering.ExportUnavailable) -> HttpResponse:
     return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
 
 
-def _chart(figure, fmt: str, name: str) -> HttpResponse:
+def _chart(figure, fmt: str, name: str, preset: str) -> HttpResponse:
     try:
-        return _file(rendering.render(figure, fmt), fmt, f"{name}.{fmt}")
+        return _file(rendering.render(figure, fmt), fmt, f"{name}-{preset}.{fmt}")
     except rendering.ExportUnavailable as error:
         return _unavailable(error)
 
@@ -67,37 +67,42 @@ def export_map(request: HttpRequest, fmt: str) -> HttpResponse:
     if filters.fund is not None and access.role_in(request.user, filters.fund) is None:
         raise Http404("No such fund.")
     data = export_data.map_data(request.user, filters)
-    name = export_data.filename(data, fmt)
     if fmt == "csv":
         out = io.StringIO()
-        score_csv.write_scores_csv(out, export_data.score_lines(data), data.rubric)
-        return _file(out.getvalue().encode(), "csv", name)
+        score_csv.write_map_csv(out, data.points, data.rubric, per_task=export_data.per_task(data))
+        return _file(out.getvalue().encode(), "csv", export_data.filename(data, fmt))
     if fmt == "pptx":
+        figure = export_data.map_chart(data, memo.SLIDE_BODY, with_text=False)
         try:
-            picture = rendering.render(export_data.map_chart(data, "slide", with_text=False), "png")
+            picture = rendering.render(figure, "png")
         except rendering.ExportUnavailable as error:
             return _unavailable(error)
-        slide = rendering.slide_pptx(picture, export_data.map_text(data))
-        return _file(slide, "pptx", name)
-    return _chart(export_data.map_chart(data, _preset(request)), fmt, name.rsplit(".", 1)[0])
+        slide = rendering.slide_pptx(picture, export_data.map_text(data, figure))
+        return _file(slide, "pptx", export_data.filename(data, fmt, "slide"))
+    preset = _preset(request)
+    name = export_data.filename(data, fmt, preset)
+    try:
+        return _file(rendering.render(export_data.map_chart(data, preset), fmt), fmt, name)
+    except rendering.ExportUnavailable as error:
+        return _unavailable(error)
 
 
 @login_required
 @require_GET
 def export_task_waterfall(request: HttpRequest, task_id: int, fmt: str) -> HttpResponse:
     _check_format(fmt, CHART_FORMATS)
-    figure, name = export_data.waterfall_figure(
-        request.user, task_id, _as_of(request.GET), _preset(request)
-    )
-    return _chart(figure, fmt, name)
+    preset = _preset(request)
+    figure, name = export_data.waterfall_figure(request.user, task_id, _as_of(request.GET), preset)
+    return _chart(figure, fmt, name, preset)
 
 
 @login_required
 @require_GET
 def export_company_history(request: HttpRequest, company_id: int, fmt: str) -> HttpResponse:
     _check_format(fmt, CHART_FORMATS)
-    figure, name = export_data.history_figure(request.user, company_id, _preset(request))
-    return _chart(figure, fmt, name)
+    preset = _preset(request)
+    figure, name = export_data.history_figure(request.user, company_id, preset)
+    return _chart(figure, fmt, name, preset)
 
 
 def _pack_or_404(request: HttpRequest, pack_id: int) -> ICPack:

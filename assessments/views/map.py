@@ -17,9 +17,9 @@ from django.views.decorators.http import require_safe
 
 from .. import scoring, selectors
 from ..charts import screen as screen_charts
+from ..exports import data as export_data
 from ..forms import parse_filters
 from ..selectors import map as map_selectors
-from ..templatetags.moat import runway
 
 TABLE_COLUMNS = (
     ("name", "Company"),
@@ -39,35 +39,6 @@ TABLE_COLUMNS = (
 # still draws every point.
 TABLE_LIMIT = 500
 NUMERIC_COLUMNS = {"x", "y", "runway", "confidence", "evidence", "size"}
-
-
-def _chart_point(
-    point: map_selectors.MapPoint, rubric: scoring.Rubric, colour_by: str
-) -> screen_charts.ChartPoint:
-    score = point.score
-    name = point.name if point.name == point.company else f"{point.name} ({point.company})"
-    return screen_charts.ChartPoint(
-        key=point.id,
-        company_id=point.company_id,
-        name=point.name,
-        x=score.x,
-        y=score.y,
-        size=point.size,
-        confidence=score.confidence,
-        quadrant=score.quadrant,
-        group=score.quadrant if colour_by == map_selectors.BY_QUADRANT else point.sector,
-        hover=(
-            name,
-            point.fund,
-            point.sector or "No sector",
-            point.stage or "No stage",
-            rubric.label(score.quadrant),
-            runway(score),
-            f"{score.confidence:.2f}",
-            str(score.evidence_count),
-        ),
-        before=(point.before.x, point.before.y) if point.before else None,
-    )
 
 
 def _sort_links(query: QueryDict, active: str, per: str) -> list[dict]:
@@ -98,11 +69,12 @@ def map_page(request: HttpRequest) -> HttpResponse:
     filters = parse_filters(request.GET)
     data = map_selectors.map_points(request.user, filters)
     figure = screen_charts.interactive_map(
-        [_chart_point(p, data.rubric, filters.colour_by) for p in data.scored],
+        export_data.plot_points(data),
         as_of=data.as_of,
         rubric=data.rubric,
-        colour_by=filters.colour_by,
-        since=filters.since if filters.since and filters.since < data.as_of else None,
+        since=export_data.trail_start(filters, data.as_of),
+        size_reference=data.size_reference,
+        size_by=filters.size_by,
     )
     context = {
         "data": data,

@@ -1,168 +1,345 @@
-"""The map's pure figure builder and its label placement."""
+"""The charts: one set of pieces (charts/base) drawn on screen and in print, the label
+placer's promise that a reader attaches each label to its own bubble, trails, sizes,
+waterfalls and histories."""
 
+import json
 import random
 from datetime import date
-from itertools import combinations
+
+import pytest
 
 from assessments import scoring
-from assessments.charts import labels
+from assessments.charts import base, labels, memo
 from assessments.charts import screen as screen_charts
-from assessments.charts.screen import ChartPoint
+from tests.unit.chart_geometry import geometry, misattached
 
 AS_OF = date(2026, 11, 25)
+SINCE = date(2025, 11, 25)
+RUBRIC = scoring.DEFAULT_RUBRIC
+TASKS = ("Review contracts", "Answer tier-1 support tickets end to end", "Run payroll", "Triage")
 
 
-def bubble_labels(figure) -> list[tuple[labels.Box, dict]]:
-    """Each bubble label's pixel box (labels.py's frame, y down) and its annotation."""
-    found = []
-    for note in figure["layout"]["annotations"]:
-        if note["text"].startswith("<b>") or note["text"] == "":
-            continue  # a quadrant's name or a trail's arrow
-        bx, by = screen_charts.PLOT_FRAME.to_px(note["x"], note["y"])
-        if note["showarrow"]:
-            cx, cy = bx + note["ax"], by + note["ay"]
-        else:
-            cx, cy = bx + note["xshift"], by - note["yshift"]
-        w, h = labels.text_size(note["text"], screen_charts.LABEL_FONT)
-        found.append((labels.Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), note))
-    return found
-
-
-def bubble_discs(figure) -> list[tuple[float, float, float]]:
-    discs = []
-    for trace in figure["data"]:
-        if trace.get("mode") == "markers" and "ids" in trace:
-            for x, y, d in zip(trace["x"], trace["y"], trace["marker"]["size"], strict=True):
-                discs.append((*screen_charts.PLOT_FRAME.to_px(x, y), d / 2))
-    return discs
-
-
-def map_of(points, **kw):
-    return screen_charts.interactive_map(points, as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC, **kw)
-
-
-def test_labels_in_a_crowded_quadrant_never_overlap_each_other_or_a_bubble():
-    rng = random.Random(7)
-    crowd = [
-        point(n, rng.uniform(55, 65), rng.uniform(55, 65), name=f"Company {n}", size=rng.random())
-        for n in range(30)
-    ]
-    figure = map_of(crowd)
-    found = bubble_labels(figure)
-    boxes = [box for box, _ in found]
-    assert len(boxes) >= 25
-    assert all(not a.intersects(b) for a, b in combinations(boxes, 2))
-    discs = bubble_discs(figure)
-    assert len(discs) == 30
-    assert not any(box.covers_circle(*disc) for box in boxes for disc in discs)
-    assert all(box.inside(screen_charts.PLOT_FRAME.plot) for box in boxes)
-    assert any(note["showarrow"] for _, note in found), "a crowd needs leader lines"
-
-
-def test_a_lone_label_sits_beside_its_bubble_without_a_leader_line():
-    [(box, note)] = bubble_labels(map_of([point(1, 40, 40, name="Alone")]))
-    assert not note["showarrow"]
-    assert note["yshift"] == 0 and 0 < note["xshift"] < 60
-
-
-def test_labels_stay_inside_the_plot():
-    [(box, _)] = bubble_labels(map_of([point(1, 99.5, 99.5, name="Top right corner")]))
-    assert box.inside(screen_charts.PLOT_FRAME.plot)
-
-
-def test_labels_keep_off_trails():
-    # The trail comes in from the right, where the label would otherwise sit.
-    moved = point(1, 40, 40, name="Moved", before=(60, 40))
-    [(box, _)] = bubble_labels(map_of([moved], since=date(2025, 6, 1)))
-    trail = labels.line_boxes(
-        screen_charts.PLOT_FRAME.to_px(60, 40), screen_charts.PLOT_FRAME.to_px(40, 40)
-    )
-    assert not any(box.intersects(stretch) for stretch in trail)
-
-
-def test_boundary_is_clipped_to_the_square():
-    rubric = scoring.DEFAULT_RUBRIC
-    xs, ys = screen_charts.boundary_segment(AS_OF, rubric)
-    assert xs[0] == 0 and xs[-1] == 100
-    assert all(0 <= y <= 100 for y in ys)
-    assert abs(ys[0] - scoring.boundary_y(0, AS_OF, rubric)) < 1e-9
-    far_future = date(2060, 1, 1)
-    assert screen_charts.boundary_segment(far_future, rubric) == ([], [])
-
-
-def test_bubble_area_is_proportional_to_size():
-    small, large, missing = screen_charts.bubble_diameters([1_000_000, 4_000_000, None])
-    assert large == screen_charts.MAX_DIAMETER and abs(large / small - 2) < 1e-9
-    assert missing == screen_charts.MIN_DIAMETER
-
-
-def point(key, x, y, **kw) -> ChartPoint:
-    hover = ("Name", "Fund", "Legal", "Seed", "Untrainable", "3.0 y", "0.80", "4")
+def point(key, x, y, **kw) -> base.PlotPoint:
+    quadrant = scoring.quadrant_of(x, y, 0.8)
     defaults = {
         "key": key,
         "company_id": key,
-        "name": f"P{key}",
+        "label": f"P{key}",
         "x": x,
         "y": y,
         "size": 1.0,
         "confidence": 0.8,
-        "quadrant": scoring.quadrant_of(x, y, 0.8),
-        "group": scoring.quadrant_of(x, y, 0.8),
-        "hover": hover,
+        "quadrant": quadrant,
+        "group": quadrant,
+        "hover": (f"P{key}", "Fund", "Legal", "Seed", RUBRIC.label(quadrant), "3.0 y", "4"),
     }
-    return ChartPoint(**{**defaults, **kw})
+    return base.PlotPoint(**{**defaults, **kw})
 
 
-def test_figure_has_quadrants_boundaries_and_one_trace_per_group():
-    rubric = scoring.Rubric(
-        quadrant_labels={**scoring.DEFAULT_QUADRANT_LABELS, "untrainable": "Moat"}
-    )
-    figure = screen_charts.interactive_map(
-        [point(1, 80, 80), point(2, 20, 20)], as_of=AS_OF, rubric=rubric
-    )
-    names = [t["name"] for t in figure["data"]]
-    assert names[:3] == ["Absorption boundary, Nov 2026", "+1 year", "+2 years"]
-    assert [t["line"]["dash"] for t in figure["data"][:3]] == ["solid", "dash", "dot"]
-    assert "Moat" in names and "Commodity tokens" in names
-    texts = [a["text"] for a in figure["layout"]["annotations"]]
-    assert "<b>Moat</b>" in texts and "P1" in texts
-    assert len([s for s in figure["layout"]["shapes"] if s["type"] == "rect"]) == 4
+def portfolio(count: int, seed: int, *, trails: bool, per_task: bool) -> list[base.PlotPoint]:
+    """A generated portfolio: most companies in a few tight clusters, the rest anywhere."""
+    rng = random.Random(seed)
+    centres = [(rng.uniform(15, 85), rng.uniform(15, 85)) for _ in range(3)]
+    points = []
+    for n in range(count):
+        if n % 4:
+            cx, cy = rng.choice(centres)
+            x, y = cx + rng.gauss(0, 5), cy + rng.gauss(0, 5)
+        else:
+            x, y = rng.uniform(2, 98), rng.uniform(2, 98)
+        x, y = min(99, max(1, x)), min(99, max(1, y))
+        name = f"Company {n}"
+        label = f"{name} · {rng.choice(TASKS)}" if per_task else name
+        before = (min(99, max(1, x + rng.uniform(-20, 20))), y) if trails and n % 3 == 0 else None
+        points.append(point(n, x, y, label=label, size=rng.uniform(1e5, 2e7), before=before))
+    return points
 
 
-def test_trails_end_in_arrows_that_stop_at_the_bubble_rim():
-    figure = screen_charts.interactive_map(
-        [point(1, 80, 80, before=(60, 40))],
-        as_of=AS_OF,
-        rubric=scoring.DEFAULT_RUBRIC,
-        since=date(2025, 6, 1),
-    )
-    [arrow] = [a for a in figure["layout"]["annotations"] if a.get("showarrow")]
+def _bubbles(trace) -> bool:
+    return trace.get("legend") == base.BUBBLE_LEGEND
+
+
+def screen_map(points, **kw):
+    return screen_charts.interactive_map(points, as_of=AS_OF, rubric=RUBRIC, **kw)
+
+
+def print_map(points, preset="memo", **kw):
+    return memo.memo_map(
+        points, rubric=RUBRIC, as_of=AS_OF, text=memo.ChartText("Map", "", "Note."),
+        preset=preset, **kw,
+    )  # fmt: skip
+
+
+MEDIA = ["screen", "memo", "slide", "square"]
+PORTFOLIOS = [(10, 1, False), (25, 2, True), (40, 3, False), (60, 4, True)]
+
+
+def rendering(medium, points, **kw):
+    """(figure, its label font, the frame its placer used) for one medium."""
+    if medium == "screen":
+        figure = screen_map(points, since=SINCE if any(p.before for p in points) else None)
+        return figure, screen_charts.LABEL_FONT, screen_charts.PLOT_FRAME
+    figure = print_map(points, medium, since=SINCE, **kw)
+    return figure, memo.PRESETS[medium].small_size, None
+
+
+@pytest.mark.parametrize("medium", MEDIA)
+@pytest.mark.parametrize(("count", "seed", "per_task"), PORTFOLIOS)
+@pytest.mark.parametrize("trails", [False, True], ids=["no-trails", "trails"])
+def test_every_label_is_attached_to_its_own_bubble(medium, count, seed, per_task, trails):
+    points = portfolio(count, seed, trails=trails, per_task=per_task)
+    figure, font, frame = rendering(medium, points)
+    g = geometry(figure, frame)
+    assert len(g.bubbles) == count
+    assert misattached(g, font) == []
+    # Not by labelling nothing: a quarter or more of a small portfolio is labelled.
+    if count <= 25:
+        assert len(g.labels) >= count // 4
+    limit = screen_charts.LABEL_CHARS if medium == "screen" else memo.LABEL_CHARS
+    drawn = {lab.text for lab in g.labels}
+    left_off = {p.label for p in points if base.shorten(p.label, limit) not in drawn}
+    if medium != "screen" and left_off:
+        # Every name left off is named in the "also plotted" line (or counted there).
+        assert "Also plotted, unlabelled" in figure["layout"]["annotations"][-1]["text"]
+        assert set(figure["layout"]["meta"]["also_plotted"]) == left_off
+
+
+def test_the_association_check_fails_when_the_placer_ignores_it(monkeypatch):
+    """The same check on a placer that puts every label to the right of its bubble (no
+    association test) finds labels a reader would attach to the wrong bubble."""
+
+    def beside_right(bubbles, frame, font_size, obstacles=(), **_):
+        result = []
+        for b in bubbles:
+            w, h = labels.text_size(b.text, font_size)
+            box = labels.Box(
+                b.cx + b.radius + 2, b.cy - h / 2, b.cx + b.radius + 2 + w, b.cy + h / 2
+            )
+            result.append(labels.Placement(b, box, False))
+        return result
+
+    monkeypatch.setattr(labels, "place_labels", beside_right)
+    points = portfolio(40, 3, trails=True, per_task=False)
+    for medium in MEDIA:
+        figure, font, frame = rendering(medium, points)
+        assert misattached(geometry(figure, frame), font), medium
+
+
+def test_a_lone_label_sits_beside_its_bubble_without_a_leader_line():
+    g = geometry(screen_map([point(1, 40, 40, label="Alone")]), screen_charts.PLOT_FRAME)
+    [label] = g.labels
+    assert label.leader is None
+    assert labels.disc_distance(label.box, label.own) <= labels.GAP + 0.5
+
+
+def test_labels_keep_off_trails_and_trails_start_at_a_hollow_marker_named_by_date():
+    moved = point(1, 40, 40, label="Moved", before=(60, 40))
+    figure = screen_map([moved], since=date(2025, 6, 1))
+    g = geometry(figure, screen_charts.PLOT_FRAME)
+    [label] = g.labels
+    assert not any(labels.segment_crosses_box(t, label.box) for t in g.trails)
+    [start] = [t for t in figure["data"] if t.get("marker", {}).get("symbol") == "circle-open"]
+    assert start["name"] == "Position on 1 Jun 2025" and (start["x"], start["y"]) == ([60], [40])
+
+
+@pytest.mark.parametrize("medium", ["screen", "memo"])
+def test_trail_arrows_end_at_the_bubble_edge_and_leaders_look_unlike_them(medium):
+    points = [point(1, 80, 80, before=(60, 40), size=4.0), point(2, 81, 79, size=1.0)]
+    points += [point(n, 80 + n % 3, 78 + n % 4) for n in range(3, 9)]
+    figure = screen_map(points, since=SINCE) if medium == "screen" else print_map(points)
+    notes = figure["layout"]["annotations"]
+    [arrow] = [a for a in notes if a.get("arrowhead") == 2]
+    big = max(t["marker"]["size"][0] for t in figure["data"] if _bubbles(t))
     assert (arrow["ax"], arrow["ay"], arrow["x"], arrow["y"]) == (60, 40, 80, 80)
-    assert arrow["standoff"] > screen_charts.MAX_DIAMETER / 2
-    assert any(t["name"] == "Position on 1 Jun 2025" for t in figure["data"])
+    assert arrow["standoff"] >= big / 2
+    leaders = [a for a in notes if str(a.get("name", "")).startswith("label") and a["showarrow"]]
+    assert leaders, "a crowd needs leader lines"
+    for leader in leaders:
+        assert leader["arrowhead"] == 0 and leader["arrowwidth"] < arrow["arrowwidth"]
+        assert leader["arrowcolor"] == base.LEADER_COLOUR != arrow["arrowcolor"]
 
 
-def test_colour_by_sector_groups_by_sector_and_opacity_follows_confidence():
-    points = [point(1, 80, 80, group="Legal", confidence=0.1), point(2, 20, 20, group="Fintech")]
-    figure = screen_charts.interactive_map(points, as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC)
-    groups = {t["name"]: t for t in figure["data"] if t.get("mode") == "markers"}
-    assert set(groups) == {"Legal", "Fintech"}
-    assert groups["Legal"]["marker"]["opacity"][0] < groups["Fintech"]["marker"]["opacity"][0]
+def test_screen_and_print_share_the_palette_boundary_and_quadrants():
+    points = [point(1, 80, 80), point(2, 20, 20), point(3, 70, 20)]
+    on_screen, in_print = screen_map(points), print_map(points)
+
+    def colours(figure):
+        return {t["name"]: t["marker"]["color"] for t in figure["data"] if _bubbles(t)}
+
+    def shades(figure):
+        return [
+            (s["x0"], s["y0"], s["fillcolor"])
+            for s in figure["layout"]["shapes"]
+            if s["type"] == "rect"
+        ]
+
+    def boundaries(figure):
+        return [(t["x"], t["y"], t["line"]["color"], t["line"]["dash"]) for t in figure["data"][:3]]
+
+    assert colours(on_screen) == {
+        k: v for k, v in colours(in_print).items() if k in colours(on_screen)
+    }
+    assert colours(on_screen)["Untrainable"] == base.QUADRANT_COLOURS[scoring.UNTRAINABLE]
+    assert shades(on_screen) == shades(in_print)
+    assert boundaries(on_screen) == boundaries(in_print)
+    assert [t["name"] for t in on_screen["data"][:3]] == [
+        "Boundary Nov 2026", "Boundary +1 year", "Boundary +2 years",
+    ]  # fmt: skip
+
+
+def test_legend_shows_each_line_style_as_a_line_and_bubbles_as_swatches_of_one_size():
+    points = [point(n, 10 + n * 7, 60, group=f"Sector {n % 4}", size=n + 1) for n in range(12)]
+    for figure in (screen_map(points, since=SINCE), print_map(points)):
+        legend = figure["layout"]["legend"]
+        assert legend["itemsizing"] == "trace" and legend["traceorder"] == "normal"
+        lines = [t for t in figure["data"] if t.get("mode") == "lines"]
+        assert [t["line"]["dash"] for t in lines] == ["solid", "dash", "dot"]
+        assert max(t["line"]["width"] for t in lines) <= 2.5, "a line, not a bar"
+        # The bubbles have a legend of their own, whose swatches are all one size.
+        assert figure["layout"]["legend2"]["itemsizing"] == "constant"
+        bubbles = [t for t in figure["data"] if _bubbles(t)]
+        assert len(bubbles) == 4 and all(t.get("showlegend", True) for t in bubbles)
+        assert not any(t.get("legend") for t in lines)
+
+
+def test_sectors_past_the_palette_share_other_smallest_first():
+    sectors = [f"S{n}" for n in range(10)]
+    points = [
+        point(k, 50, 50, group=sector) for n, sector in enumerate(sectors) for k in range(10 - n)
+    ]
+    colours = base.group_colours(points, RUBRIC)
+    own = {colours[s][0] for s in sectors[:6]}
+    assert len(own) == 6 and base.OTHER_COLOUR not in own
+    assert all(colours[s] == (base.OTHER_COLOUR, base.OTHER) for s in sectors[6:])
+    names = [name for name, _, _ in base.legend_groups(points, RUBRIC)]
+    assert names == [*sectors[:6], "Other"]
+
+
+def test_bubble_area_is_proportional_to_size_against_the_visible_portfolio():
+    small, large, missing = base.bubble_diameters([1e6, 4e6, None], 4e6, 8, 44)
+    assert large == 44 and abs(large / small - 2) < 1e-9 and missing == 8
+    # Filtered down to the small company alone, it keeps its size.
+    [alone] = base.bubble_diameters([1e6], 4e6, 8, 44)
+    assert alone == small
+    figure = screen_map([point(1, 40, 40, size=1e6)], size_reference=4e6)
+    [trace] = [t for t in figure["data"] if _bubbles(t)]
+    assert trace["marker"]["size"] == [round(small, 1)]
+
+
+def test_size_key_draws_circles_at_the_bubbles_own_sizes():
+    figure = screen_map([point(1, 40, 40, size=3e6)], size_reference=2.4e7)
+    circles = [s for s in figure["layout"]["shapes"] if s["type"] == "circle"]
+    assert [round(c["x1"] - c["x0"], 3) for c in circles] == [
+        round(d, 3) for d in base.bubble_diameters([2e7, 5e6], 2.4e7, 8, 44)
+    ]
+    texts = [a["text"] for a in figure["layout"]["annotations"]]
+    assert {"Check size", "$20M", "$5M"} <= set(texts)
+
+
+def test_boundary_is_clipped_to_the_square():
+    xs, ys = base.boundary_segment(AS_OF, RUBRIC)
+    assert xs[0] == 0 and xs[-1] == 100
+    assert all(0 <= y <= 100 for y in ys)
+    assert abs(ys[0] - scoring.boundary_y(0, AS_OF, RUBRIC)) < 1e-9
+    assert base.boundary_segment(date(2060, 1, 1), RUBRIC) == ([], [])
 
 
 def test_text_is_escaped_for_plotly():
-    figure = screen_charts.interactive_map(
-        [point(1, 80, 80, name="<b>x</b>")], as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC
-    )
+    figure = screen_map([point(1, 80, 80, label="<b>x</b>")])
     assert "&lt;b&gt;x&lt;/b&gt;" in [a["text"] for a in figure["layout"]["annotations"]]
 
 
-def test_labels_keep_off_the_quadrant_names_and_long_names_are_cut():
-    near_corner = point(1, 6, 94, name="A rather long task name that goes on and on")
-    figure = screen_charts.interactive_map(
-        [near_corner], as_of=AS_OF, rubric=scoring.DEFAULT_RUBRIC
+def test_per_task_labels_read_company_and_task_shortened_at_a_word_boundary():
+    row = type("Row", (), {})()
+    row.id, row.company_id, row.name, row.company = (
+        7,
+        3,
+        "Run payroll and file payroll taxes",
+        "Paystack Cloud",
     )
-    [(box, label)] = bubble_labels(figure)
-    assert label["text"].endswith("…") and len(label["text"]) == screen_charts.LABEL_CHARS
-    _, _, names = screen_charts._quadrant_layout(scoring.DEFAULT_RUBRIC)
-    assert not any(box.intersects(name) for name in names)
+    row.fund, row.sector, row.stage, row.size, row.before = "F", "Fintech", "Seed", 1.0, None
+    row.score = scoring.Score(30, 70, 0.8, scoring.SPECIALIST_MODELS, 5.0, 1.0, 4)
+    p = base.plot_point(row, RUBRIC, per_task=True, by_quadrant=True)
+    assert p.label == "Paystack Cloud · Run payroll and file payroll taxes"
+    figure = screen_map([p])
+    [label] = [a for a in figure["layout"]["annotations"] if a.get("name") == "label 0"]
+    assert label["text"] == "Paystack Cloud · Run payroll…"
+    assert len(label["text"]) <= screen_charts.LABEL_CHARS
+    [trace] = [t for t in figure["data"] if _bubbles(t)]
+    assert trace["customdata"][0][1] == "Paystack Cloud · Run payroll and file payroll taxes"
+
+
+def test_hover_is_dark_on_white_and_carries_only_what_varies():
+    points = [
+        point(
+            n,
+            60 + n,
+            60,
+            hover=(f"Co {n}", "Fund", "Legal", "Seed", "Untrainable", "2.0 y", str(n)),
+        )
+        for n in range(3)
+    ]
+    figure = screen_map(points)
+    hover = figure["layout"]["hoverlabel"]
+    assert hover["bgcolor"] == "#ffffff" and hover["font"]["color"] == "#1d2330"
+    [trace] = [t for t in figure["data"] if _bubbles(t)]
+    # Fund, sector, stage, quadrant and runway are the same for all: written once.
+    assert "Fund · Legal · Seed" in trace["hovertemplate"]
+    assert trace["customdata"][0] == [0, "Co 0", 0, 0.8]
+
+
+def test_a_thousand_bubbles_cost_a_compact_figure():
+    rng = random.Random(5)
+    points = [
+        point(
+            n, rng.uniform(0, 100), rng.uniform(0, 100), size=rng.uniform(1e5, 3e7),
+            confidence=rng.random(),
+            hover=(f"Company {n}", f"Fund {n % 3}", f"Sector {n % 11}", "Seed", "Untrainable",
+                   f"{rng.uniform(0, 9):.1f} y", str(rng.randint(0, 40))),
+        )
+        for n in range(1000)
+    ]  # fmt: skip
+    size = len(json.dumps(screen_map(points)))
+    print(f"figure JSON at 1,000 bubbles: {size:,} bytes")
+    assert size < 100_000  # it was 166,000 bytes with every field in every point
+
+
+def test_screen_waterfall_bars_name_their_note_in_score_points_and_link_to_it():
+    contributions = [
+        base.Contribution("system access · 3 Mar 2026", scoring.X, 0.8, "Deep SSO hooks", 27),
+        base.Contribution("public benchmark · 1 Feb 2026", scoring.X, -0.3, "", 31),
+        base.Contribution("data rights · 9 Jan 2026", scoring.Y, 0.4, "Owns the ledger", 40),
+    ]
+    figure = screen_charts.waterfall(contributions)
+    x_trace, y_trace = figure["data"]
+    assert x_trace["y"][:2] == ["system access · 3 Mar 2026", "public benchmark · 1 Feb 2026"]
+    assert x_trace["customdata"] == [27, 31, None]
+    steps = base.waterfall_steps(contributions)[scoring.X]
+    assert x_trace["x"][:2] == [round(s.points, 2) for s in steps]
+    assert 50 + sum(x_trace["x"]) == pytest.approx(scoring.axis_score(0.5), abs=0.02)
+    assert "Deep SSO hooks" in x_trace["hovertext"][0] and "+" in x_trace["hovertext"][0]
+    assert "points" in x_trace["hovertext"][0] and "0.8" not in x_trace["hovertext"][0]
+    assert y_trace["customdata"] == [40, None]
+
+
+def test_a_one_point_history_is_a_point_on_a_day_axis_with_the_rubric_change_marked():
+    series = [base.HistorySeries("x", [date(2026, 11, 20)], [61.0])]
+    marks = [(date(2026, 11, 20), "Rubric v2")]
+    for figure in (
+        screen_charts.score_history(series, marks),
+        memo.history_figure(series, text=memo.ChartText("H"), marks=marks).to_plotly_json(),
+    ):
+        [trace] = figure["data"]
+        assert "markers" in trace["mode"]
+        axis = figure["layout"]["xaxis"]
+        assert axis["type"] == "date" and axis["tickformat"] == "%-d %b %Y"
+        start, end = (date.fromisoformat(d[:10]) for d in axis["range"])
+        assert (end - start).days == 30
+        assert any(s.get("x0") == "2026-11-20" for s in figure["layout"]["shapes"])
+        assert "Rubric v2" in [a["text"] for a in figure["layout"]["annotations"]]
+
+
+def test_shorten_cuts_at_word_boundaries():
+    assert base.shorten("Run payroll and file payroll taxes", 20) == "Run payroll and…"
+    assert base.shorten("Short", 20) == "Short"
+    assert base.shorten("Supercalifragilisticexpialidocious", 10) == "Supercali…"
