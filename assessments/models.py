@@ -318,8 +318,7 @@ class Evidence(models.Model):
                 name="evidence_verified_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(observed_on__gte=EARLIEST_OBSERVED_ON)
-                & Q(observed_day__gte=EARLIEST_OBSERVED_ON.toordinal()),
+                condition=Q(observed_on__gte=EARLIEST_OBSERVED_ON),
                 name="evidence_observed_since_1990",
             ),
         ]

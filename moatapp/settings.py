@@ -68,8 +68,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it, django-axes included, sees the client's real address.
+    "moatapp.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which answers static files itself with their long cache.
+    "moatapp.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -281,3 +285,11 @@ LOGGING = {
     },
 }
 AXES_VERBOSE = False
+
+# --- Hardening: proxies and imports ---------------------------------------------------------
+# The number of reverse proxies in front of the app that append to X-Forwarded-For (0: none,
+# the peer is the client). Behind one nginx or load balancer, 1. Set it wrong and every
+# client shares one address, and django-axes locks a user out for everyone.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+# An import larger than this many rows runs as a background job with a progress bar.
+IMPORT_INLINE_ROWS = envint("IMPORT_INLINE_ROWS", 2_000)
