@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
@@ -15,6 +18,7 @@ from simple_history.utils import bulk_create_with_history
 
 from . import access, recompute, scoring, selectors
 from .models import Company, Evidence, Fund, Role, Task
+from .text import clean_text
 
 REQUIRED_COLUMNS = (
     "fund",
@@ -29,6 +33,21 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = ("sector", "stage", "task_weight", "verified", "source", "note")
 STANCES = {"supports": scoring.SUPPORTS, "contradicts": scoring.CONTRADICTS}
 YES_NO = {"yes": True, "no": False, "": False}
+# Free text keeps its lines; every other cell is a one-line name or code.
+MULTI_LINE = {"note"}
+# Each cell checked by the models' own validation, as a form's save is: which field of
+# which model a column fills.
+MODEL_FIELDS = {
+    "company": (Company, "name"),
+    "sector": (Company, "sector"),
+    "stage": (Company, "stage"),
+    "task": (Task, "name"),
+    "task_weight": (Task, "weight"),
+    "observed_on": (Evidence, "observed_on"),
+    "source": (Evidence, "source"),
+    "note": (Evidence, "note"),
+    "fund": (Fund, "name"),
+}
 
 
 class ImportRejected(Exception):
@@ -70,7 +89,13 @@ def parse_evidence_csv(text: str, *, today: date | None = None) -> list[Evidence
     """Every row of the file, validated; raises ImportRejected naming each bad line."""
     today = today or selectors.today()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    try:
+        header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    except csv.Error as error:
+        raise ImportRejected([f"line 1: {_csv_problem(error)}"]) from error
+    twice = sorted(name for name, n in Counter(header).items() if n > 1 and name)
+    if twice:
+        raise ImportRejected([f"line 1: column(s) given more than once: {', '.join(twice)}"])
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise ImportRejected([f"line 1: missing column(s): {', '.join(missing)}"])
@@ -80,18 +105,31 @@ def parse_evidence_csv(text: str, *, today: date | None = None) -> list[Evidence
     reader.fieldnames = header
     lines, errors = [], []
     weights: dict[tuple[str, str, str], tuple[float, int]] = {}
-    for raw in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            raw = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # the reader cannot go on after this: report and stop
+            errors.append(f"line {reader.line_num + 1}: {_csv_problem(error)}")
+            break
         number = reader.line_num
         if raw.get(None):
             errors.append(f"line {number}: more cells than columns")
             continue
-        row = {key: (value or "").strip() for key, value in raw.items()}
+        row = {
+            key: clean_text(value or "", single_line=key not in MULTI_LINE)
+            for key, value in raw.items()
+        }
         if not any(row.values()):
             continue
         problems: list[str] = []
         parsed = _parse_row(row, today, problems)
-        if parsed is not None and parsed["task_weight"] is not None:
-            key = (parsed["fund"], parsed["company"], parsed["task"])
+        if parsed is not None:
+            _validate_as_models(parsed, problems)
+        if parsed is not None and not problems and parsed["task_weight"] is not None:
+            key = (parsed["fund"].lower(), parsed["company"].lower(), parsed["task"].lower())
             seen = weights.setdefault(key, (parsed["task_weight"], number))
             if seen[0] != parsed["task_weight"]:
                 problems.append(
@@ -109,13 +147,42 @@ def parse_evidence_csv(text: str, *, today: date | None = None) -> list[Evidence
     return lines
 
 
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    return f"not readable as CSV ({error})"
+
+
+def _validate_as_models(parsed: dict, problems: list[str]) -> None:
+    """The cells through the model fields' own validation (lengths, bounds, clean text),
+    the check every form's save runs: import and form cannot disagree on what is valid."""
+    for column, (model, name) in MODEL_FIELDS.items():
+        value = parsed.get(column)
+        if value in (None, ""):
+            continue
+        model_field = model._meta.get_field(name)
+        try:
+            model_field.clean(value, None)
+        except ValidationError as invalid:
+            problems.append(f"{column}: {' '.join(invalid.messages)}")
+
+
+def suggest_factor(text: str) -> str | None:
+    """The factor code a near miss meant ("private eval" → private_eval), if any."""
+    normal = text.strip().lower().replace(" ", "_").replace("-", "_")
+    close = difflib.get_close_matches(normal, scoring.FACTORS_BY_CODE, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _parse_row(row: dict[str, str], today: date, problems: list[str]) -> dict | None:
     for name in ("fund", "company", "task"):
         if not row.get(name):
             problems.append(f"{name} is empty")
     factor = row.get("factor", "")
     if factor not in scoring.FACTORS_BY_CODE:
-        problems.append(f"unknown factor {factor!r}")
+        meant = suggest_factor(factor)
+        hint = f" — did you mean {meant}?" if meant else " (the import page lists the codes)"
+        problems.append(f"unknown factor {factor!r}{hint}")
     stance = STANCES.get(row.get("stance", "").lower())
     if stance is None:
         problems.append(f"stance must be supports or contradicts, not {row.get('stance')!r}")
@@ -139,23 +206,13 @@ def _parse_row(row: dict[str, str], today: date, problems: list[str]) -> dict | 
     if row.get("task_weight"):
         try:
             task_weight = float(row["task_weight"])
-            if not task_weight > 0 or task_weight == float("inf"):
+            if task_weight != task_weight:  # NaN
                 raise ValueError
         except ValueError:
-            problems.append(f"task_weight must be a number above 0, not {row['task_weight']!r}")
+            problems.append(f"task_weight must be a number, not {row['task_weight']!r}")
     verified = YES_NO.get(row.get("verified", "").lower())
     if verified is None:
         problems.append(f"verified must be yes or no, not {row.get('verified')!r}")
-    for name, limit in (
-        ("fund", 200),
-        ("company", 200),
-        ("task", 200),
-        ("source", 500),
-        ("sector", 100),
-        ("stage", 50),
-    ):
-        if len(row.get(name, "")) > limit:
-            problems.append(f"{name} is longer than {limit} characters")
     if problems:
         return None
     return {
@@ -194,41 +251,39 @@ def import_evidence(lines: list[EvidenceLine], *, user) -> ImportResult:
     _check_permissions(lines, user)
     result = ImportResult()
     with transaction.atomic():
-        funds = {f.name: f for f in Fund.objects.filter(name__in={ln.fund for ln in lines})}
+        # Names match case-insensitively, in the database and within the file, as the
+        # forms and the constraints do: "LEXBENCH" on one row is the "Lexbench" of another.
+        names = {ln.fund.lower() for ln in lines}
+        funds = {f.name.lower(): f for f in Fund.objects.all() if f.name.lower() in names}
         companies: dict[tuple[str, str], Company] = {}
         tasks: dict[tuple[str, str, str], Task] = {}
         now = timezone.now()
         evidence = []
         for ln in lines:
-            if ln.fund not in funds:
-                funds[ln.fund] = _created_by(user, Fund(name=ln.fund))
+            fund_key = ln.fund.lower()
+            if fund_key not in funds:
+                funds[fund_key] = _created_by(user, Fund(name=ln.fund))
                 result.funds.append(ln.fund)
-            company_key = (ln.fund, ln.company)
+            fund = funds[fund_key]
+            company_key = (fund_key, ln.company.lower())
             if company_key not in companies:
-                company = Company.objects.filter(fund=funds[ln.fund], name=ln.company).first()
+                company = Company.objects.filter(fund=fund, name__iexact=ln.company).first()
                 created = company is None
                 if created:
                     company = _created_by(
-                        user,
-                        Company(
-                            fund=funds[ln.fund], name=ln.company, sector=ln.sector, stage=ln.stage
-                        ),
+                        user, Company(fund=fund, name=ln.company, sector=ln.sector, stage=ln.stage)
                     )
                 companies[company_key] = company
                 if created:
-                    result.companies.append(f"{ln.fund} / {ln.company}")
-            task_key = (ln.fund, ln.company, ln.task)
+                    result.companies.append(f"{fund.name} / {ln.company}")
+            task_key = (*company_key, ln.task.lower())
             if task_key not in tasks:
-                task = Task.objects.filter(company=companies[company_key], name=ln.task).first()
+                company = companies[company_key]
+                task = Task.objects.filter(company=company, name__iexact=ln.task).first()
                 created = task is None
                 if created:
                     task = _created_by(
-                        user,
-                        Task(
-                            company=companies[company_key],
-                            name=ln.task,
-                            weight=ln.task_weight or 1.0,
-                        ),
+                        user, Task(company=company, name=ln.task, weight=ln.task_weight or 1.0)
                     )
                 if not created and ln.task_weight and task.weight != ln.task_weight:
                     task.weight = ln.task_weight
@@ -236,7 +291,7 @@ def import_evidence(lines: list[EvidenceLine], *, user) -> ImportResult:
                     task.save(update_fields=["weight", "updated_at"])
                 tasks[task_key] = task
                 if created:
-                    result.tasks.append(f"{ln.fund} / {ln.company} / {ln.task}")
+                    result.tasks.append(f"{fund.name} / {company.name} / {ln.task}")
             evidence.append(
                 Evidence(
                     task=tasks[task_key],
@@ -276,12 +331,15 @@ def _created_by(user, obj):
 def _check_permissions(lines: list[EvidenceLine], user) -> None:
     if user.is_superuser:
         return
-    fund_ids = dict(
-        Fund.objects.filter(name__in={ln.fund for ln in lines}).values_list("name", "id")
-    )
+    names = {ln.fund.lower() for ln in lines}
+    fund_ids = {
+        name.lower(): pk
+        for name, pk in Fund.objects.values_list("name", "id")
+        if name.lower() in names
+    }
     errors = []
     for ln in lines:
-        fund_id = fund_ids.get(ln.fund)
+        fund_id = fund_ids.get(ln.fund.lower())
         if fund_id is None:
             errors.append(
                 f"line {ln.line}: fund {ln.fund!r} does not exist and only an "

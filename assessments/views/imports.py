@@ -17,7 +17,7 @@ def _only_this_fund(lines: list[imports.EvidenceLine], fund: Fund) -> None:
     errors = [
         f"line {ln.line}: fund {ln.fund!r} is not {fund.name!r}; upload it from that fund's page"
         for ln in lines
-        if ln.fund != fund.name
+        if ln.fund.lower() != fund.name.lower()
     ]
     if errors:
         raise imports.ImportRejected(errors)
