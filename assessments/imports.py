@@ -167,6 +167,22 @@ def _validate_as_models(parsed: dict, problems: list[str]) -> None:
             problems.append(f"{column}: {' '.join(invalid.messages)}")
 
 
+def factor_guide() -> list[dict]:
+    """Each factor code with its meaning and which way a supporting note moves its axis,
+    for the import page."""
+    axes = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
+    return [
+        {
+            "code": f.code,
+            "meaning": f.meaning,
+            "axis": axes[f.axis],
+            "supports": "raises" if f.polarity > 0 else "lowers",
+            "contradicts": "lowers" if f.polarity > 0 else "raises",
+        }
+        for f in scoring.FACTORS
+    ]
+
+
 def suggest_factor(text: str) -> str | None:
     """The factor code a near miss meant ("private eval" → private_eval), if any."""
     normal = text.strip().lower().replace(" ", "_").replace("-", "_")

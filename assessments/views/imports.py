@@ -57,6 +57,7 @@ def evidence_import(request: HttpRequest, fund_id: int) -> HttpResponse:
             "errors": errors,
             "max_bytes": settings.MAX_UPLOAD_BYTES,
             "columns": imports.REQUIRED_COLUMNS + imports.OPTIONAL_COLUMNS,
+            "factors": imports.factor_guide(),
         },
         status=status,
     )
