@@ -6,6 +6,7 @@ import csv
 import difflib
 import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from . import access, recompute, scoring, selectors
-from .models import Company, Evidence, Fund, Role, Task
+from .models import Company, Evidence, EvidenceImport, Fund, ImportStatus, Role, Task
 from .text import clean_text
 
 REQUIRED_COLUMNS = (
@@ -85,8 +86,20 @@ class ImportResult:
     tasks: list[str] = field(default_factory=list)
 
 
-def parse_evidence_csv(text: str, *, today: date | None = None) -> list[EvidenceLine]:
-    """Every row of the file, validated; raises ImportRejected naming each bad line."""
+# How often a long check reports its progress (rows).
+PROGRESS_EVERY = 1000
+
+
+def count_rows(text: str) -> int:
+    """The rows of a file, roughly (a quoted cell may hold line breaks): for progress only."""
+    return max(text.count("\n") - 1, 0) + (0 if text.endswith("\n") else 1)
+
+
+def parse_evidence_csv(
+    text: str, *, today: date | None = None, progress: Callable[[int], None] | None = None
+) -> list[EvidenceLine]:
+    """Every row of the file, validated; raises ImportRejected naming each bad line.
+    progress, if given, is called with the number of rows checked so far."""
     today = today or selectors.today()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     try:
@@ -115,6 +128,8 @@ def parse_evidence_csv(text: str, *, today: date | None = None) -> list[Evidence
             errors.append(f"line {reader.line_num + 1}: {_csv_problem(error)}")
             break
         number = reader.line_num
+        if progress is not None and (reader.line_num - 1) % PROGRESS_EVERY == 0:
+            progress(reader.line_num - 1)
         if raw.get(None):
             errors.append(f"line {number}: more cells than columns")
             continue
@@ -372,3 +387,64 @@ def _check_permissions(lines: list[EvidenceLine], user) -> None:
             )
     if errors:
         raise ImportRejected(errors)
+
+
+# --- Large files: a background job (run inline when there is no broker) -------------------
+
+
+def only_this_fund(lines: list[EvidenceLine], fund: Fund) -> None:
+    """An upload into one fund may not write to another, even one the user belongs to."""
+    errors = [
+        f"line {ln.line}: fund {ln.fund!r} is not {fund.name!r}; upload it from that fund's page"
+        for ln in lines
+        if ln.fund.lower() != fund.name.lower()
+    ]
+    if errors:
+        raise ImportRejected(errors)
+
+
+def summary(result: ImportResult) -> str:
+    return (
+        f"Imported {result.evidence:,} evidence rows "
+        f"({len(result.companies)} new companies, {len(result.tasks)} new tasks)."
+    )
+
+
+def start_import_job(*, fund: Fund, user, text: str) -> EvidenceImport:
+    """Queue a file for the job after commit: the page follows its progress."""
+    from . import tasks
+
+    job = EvidenceImport.objects.create(
+        fund=fund, requested_by=user, text=text, rows_total=count_rows(text)
+    )
+    tasks.run_evidence_import.delay_on_commit(job.id)
+    return job
+
+
+def run_import_job(import_id: int) -> str:
+    """Check every row (progress recorded as it goes), then write them all in one
+    transaction; a refusal or an error leaves nothing written and says why."""
+    job = EvidenceImport.objects.select_related("fund", "requested_by").get(pk=import_id)
+    if not job.is_running:
+        return job.status  # a redelivered message for a finished job
+
+    def checked(rows: int) -> None:
+        EvidenceImport.objects.filter(pk=job.pk).update(
+            status=ImportStatus.CHECKING, rows_checked=min(rows, job.rows_total)
+        )
+
+    outcome: dict = {"text": "", "finished_at": timezone.now()}
+    try:
+        lines = parse_evidence_csv(job.text, progress=checked)
+        only_this_fund(lines, job.fund)
+        EvidenceImport.objects.filter(pk=job.pk).update(
+            status=ImportStatus.WRITING, rows_checked=job.rows_total
+        )
+        result = import_evidence(lines, user=job.requested_by)
+    except ImportRejected as rejected:
+        outcome.update(status=ImportStatus.FAILED, errors=rejected.errors)
+    else:
+        outcome.update(status=ImportStatus.DONE, summary=summary(result))
+    outcome["finished_at"] = timezone.now()
+    EvidenceImport.objects.filter(pk=job.pk).update(**outcome)
+    return outcome["status"]

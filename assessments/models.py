@@ -587,6 +587,48 @@ class ICPack(models.Model):
         return round(100 * self.pages_done / self.pages_total) if self.pages_total else 0
 
 
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    CHECKING = "checking", "Checking"
+    WRITING = "writing", "Writing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class EvidenceImport(models.Model):
+    """A large evidence CSV being imported by a background job: its progress and outcome.
+    The file's text is kept only until the job has read it."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="imports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    text = models.TextField(blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import into {self.fund} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.CHECKING, ImportStatus.WRITING)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.rows_checked / self.rows_total) if self.rows_total else 0
+
+
 # The fields of an evidence note that a person writes (form, import, history, services).
 EVIDENCE_FIELDS = (
     "factor",

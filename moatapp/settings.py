@@ -174,8 +174,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
-# Uploads: a CSV of evidence is small; refuse anything that is not.
-MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+# Uploads: an evidence CSV of 100,000 rows is about 9 MB; refuse anything much larger.
+MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 16 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 
