@@ -1,13 +1,20 @@
-"""Two edges of every request: the client's real address behind reverse proxies, and
-responses that browsers must not keep on disk."""
+"""The edges of every request: the client's real address behind reverse proxies,
+responses that browsers must not keep on disk, and a clear answer when the database is
+away."""
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
+
+logger = logging.getLogger(__name__)
 
 
 class TrustedProxyMiddleware:
@@ -44,4 +51,28 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if not response.has_header("Cache-Control"):
             patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """The database restarting or unreachable: a clear 503 page ("nothing was saved, try
+    again") instead of a server error. A write is one transaction, so a request that failed
+    here left nothing half-written; the connection pool replaces the broken connections."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning(
+            "database unavailable for %s %s: %s", request.method, request.path, exception
+        )
+        # Rendered without the request: its context processors would read the session and
+        # the user, from the database that is not there.
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = "5"
         return response

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, which answers static files itself with their long cache.
     "moatapp.middleware.NoStoreMiddleware",
+    "moatapp.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,6 +118,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": envint("DATABASE_POOL_MAX", 10),
         "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
     }
+    # Each connection is checked as it leaves the pool: after a database restart the broken
+    # ones are replaced instead of failing one request each.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # Several web threads and an inline job may write at once: wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
