@@ -11,6 +11,54 @@ from django.db import migrations, models
 import assessments.models
 import assessments.text
 
+# Rows written before this migration may hold what the new constraints and validators
+# refuse; they are brought within them first, so that the constraints can be added and
+# every page and export renders them.
+ONE_LINE = {
+    "Company": ("name", "sector", "stage"),
+    "Task": ("name",),
+    "Evidence": ("source",),
+}
+FREE_TEXT = {"Company": ("description",), "Task": ("description",), "Evidence": ("note",)}
+
+
+def bring_rows_within_bounds(apps, schema_editor):
+    from assessments.text import clean_text
+
+    for model_name in ("Company", "Task", "Evidence"):
+        model = apps.get_model("assessments", model_name)
+        fields = [*ONE_LINE.get(model_name, ()), *FREE_TEXT.get(model_name, ())]
+        for row in model.objects.only("pk", *fields).iterator():
+            changed = []
+            for name in fields:
+                value = getattr(row, name)
+                clean = clean_text(value, single_line=name in ONE_LINE.get(model_name, ()))
+                if clean != value:
+                    setattr(row, name, clean or "Unnamed")
+                    changed.append(name)
+            if changed:
+                row.save(update_fields=changed)
+    Task = apps.get_model("assessments", "Task")
+    Task.objects.filter(weight__gt=1000).update(weight=1000)
+    Evidence = apps.get_model("assessments", "Evidence")
+    earliest = datetime.date(1990, 1, 1)
+    Evidence.objects.filter(observed_on__lt=earliest).update(
+        observed_on=earliest, observed_day=earliest.toordinal()
+    )
+    # Names equal but for case would break the new unique constraints: the later row
+    # gets a numbered name, which a person can then merge or rename.
+    for model_name, parent in (("Company", "fund_id"), ("Task", "company_id")):
+        model = apps.get_model("assessments", model_name)
+        seen: dict[tuple, int] = {}
+        for row in model.objects.order_by("pk").only("pk", "name", parent):
+            key = (getattr(row, parent), row.name.lower())
+            if key in seen:
+                seen[key] += 1
+                row.name = f"{row.name[:190]} ({seen[key]})"
+                row.save(update_fields=["name"])
+            else:
+                seen[key] = 1
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -19,6 +67,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(bring_rows_within_bounds, migrations.RunPython.noop),
         migrations.CreateModel(
             name="EvidenceImport",
             fields=[
