@@ -61,13 +61,16 @@ def bring_rows_within_bounds(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # The data step commits before the tables are altered: PostgreSQL refuses ALTER TABLE
+    # on a table with updates whose deferred foreign-key checks are still pending.
+    atomic = False
     dependencies = [
         ("assessments", "0005_map_evidence_day_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.RunPython(bring_rows_within_bounds, migrations.RunPython.noop),
+        migrations.RunPython(bring_rows_within_bounds, migrations.RunPython.noop, atomic=True),
         migrations.CreateModel(
             name="EvidenceImport",
             fields=[
