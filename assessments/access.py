@@ -16,6 +16,7 @@ from .models import (
     Company,
     CompanySnapshot,
     Evidence,
+    EvidenceImport,
     Fund,
     ICPack,
     Membership,
@@ -35,6 +36,7 @@ FUND_PATH = {
     CompanySnapshot: "company__fund_id",
     Alert: "company__fund_id",
     ICPack: "fund_id",
+    EvidenceImport: "fund_id",
 }
 
 # What each role may do, on top of reading.

@@ -10,6 +10,9 @@ from django.template.defaultfilters import filesizeformat
 
 from . import scoring, selectors, services
 from .models import (
+    EARLIEST_OBSERVED_ON,
+    MAX_TASK_WEIGHT,
+    NOTE_MAX_CHARS,
     Company,
     CompanyStatus,
     Confidence,
@@ -21,8 +24,70 @@ from .models import (
     Task,
 )
 from .selectors import map as map_selectors
+from .text import clean_text
 
 AXIS_NAMES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
+# The largest id a database key holds: a larger number in a URL names nothing.
+MAX_ID = 2**63 - 1
+
+
+# --- The edge: every text field of every form goes through text.clean_text, as every cell
+# of the CSV import does.
+
+
+class OneLineField(forms.CharField):
+    """A name, a source, a filter value: one line, no control characters."""
+
+    def to_python(self, value):
+        return clean_text(super().to_python(value), single_line=True)
+
+
+class FreeTextField(forms.CharField):
+    """A note or a description: lines and tabs kept, control characters removed."""
+
+    def to_python(self, value):
+        return clean_text(super().to_python(value))
+
+
+class ObservedOnField(forms.DateField):
+    """A date evidence was observed: from EARLIEST_OBSERVED_ON to today."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and value < EARLIEST_OBSERVED_ON:
+            raise forms.ValidationError(
+                f"Evidence must be observed on or after {EARLIEST_OBSERVED_ON}.", code="too_early"
+            )
+
+
+class MapDateField(forms.DateField):
+    """An as-of or since date of the map: a date the map can show, else ignored."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not EARLIEST_OBSERVED_ON <= value <= selectors.today():
+            raise forms.ValidationError("Out of the map's range.", code="out_of_range")
+
+
+def record_id(**kwargs) -> forms.IntegerField:
+    return forms.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+def record_ids(values: list[str]) -> list[int]:
+    """The ids among posted values (bulk actions); anything else names no record."""
+    field = record_id()
+    ids = []
+    for value in values:
+        try:
+            ids.append(field.clean(value))
+        except forms.ValidationError:
+            continue
+    return ids
+
+
+# The text fields of the model forms, cleaned at the edge like every other form's.
+NAME_FIELDS = {"name": OneLineField, "sector": OneLineField, "stage": OneLineField}
+TEXT_FIELDS = {"description": FreeTextField}
 
 
 def factor_choices() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -46,6 +111,7 @@ class CompanyForm(forms.ModelForm):
     class Meta:
         model = Company
         fields = list(services.COMPANY_FIELDS)
+        field_classes = {**NAME_FIELDS, **TEXT_FIELDS}
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, fund_id: int, **kwargs):
@@ -76,8 +142,12 @@ class TaskForm(forms.ModelForm):
     class Meta:
         model = Task
         fields = ["name", "weight", "description"]
+        field_classes = {**NAME_FIELDS, **TEXT_FIELDS}
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
-        help_texts = {"weight": "The task's share of the company's value; any positive number."}
+        help_texts = {
+            "weight": f"The task's share of the company's value: above 0, at most "
+            f"{MAX_TASK_WEIGHT:g}."
+        }
 
     def __init__(self, *args, company: Company, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,8 +155,10 @@ class TaskForm(forms.ModelForm):
 
     def clean_weight(self) -> float:
         weight = self.cleaned_data["weight"]
-        if weight is None or weight <= 0:
-            raise forms.ValidationError("A weight must be greater than 0.")
+        if weight is None or not 0 < weight <= MAX_TASK_WEIGHT:
+            raise forms.ValidationError(
+                f"A weight must be greater than 0 and at most {MAX_TASK_WEIGHT:g}."
+            )
         return weight
 
     def clean_name(self) -> str:
@@ -114,9 +186,10 @@ class EvidenceForm(forms.Form):
         help_text="1 says little, 5 says a lot",
     )
     confidence = forms.ChoiceField(choices=Confidence.choices, initial=Confidence.MEDIUM)
-    observed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    source = forms.CharField(max_length=500, required=False)
-    note = forms.CharField(
+    observed_on = ObservedOnField(widget=forms.DateInput(attrs={"type": "date"}))
+    source = OneLineField(max_length=500, required=False)
+    note = FreeTextField(
+        max_length=NOTE_MAX_CHARS,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Markdown. Ctrl+Enter saves.",
@@ -139,7 +212,7 @@ class EvidenceForm(forms.Form):
 
 
 class SendBackForm(forms.Form):
-    comment = forms.CharField(max_length=2000, required=False)
+    comment = FreeTextField(max_length=2000, required=False)
 
 
 def evidence_form_for(task_id: int, data=None, *, focus: bool = False, **kwargs) -> EvidenceForm:
@@ -185,7 +258,7 @@ class RoleForm(forms.Form):
 class RubricDraftForm(forms.Form):
     """A new version: the active one's values, with the partner's edits."""
 
-    name = forms.CharField(max_length=200, required=False)
+    name = OneLineField(max_length=200, required=False)
     unverified_weight = forms.FloatField(min_value=0, max_value=1)
     scale = forms.FloatField(min_value=0.01)
     mass_for_confidence = forms.FloatField(min_value=0.01)
@@ -225,14 +298,14 @@ class RubricDraftForm(forms.Form):
 class MapFilterForm(forms.Form):
     """The query string of the map; anything unreadable falls back to the default."""
 
-    fund = forms.IntegerField(required=False)
-    sector = forms.CharField(required=False)
-    stage = forms.CharField(required=False)
+    fund = record_id(required=False)
+    sector = OneLineField(required=False, max_length=100)
+    stage = OneLineField(required=False, max_length=50)
     status = forms.ChoiceField(required=False, choices=[("", "")] + CompanyStatus.choices)
-    lead = forms.IntegerField(required=False)
+    lead = record_id(required=False)
     quadrant = forms.ChoiceField(required=False, choices=[("", "")] + Quadrant.choices)
-    as_of = forms.DateField(required=False)
-    since = forms.DateField(required=False)
+    as_of = MapDateField(required=False)
+    since = MapDateField(required=False)
     per = forms.ChoiceField(
         required=False, choices=[(map_selectors.COMPANY, ""), (map_selectors.TASK, "")]
     )
@@ -242,7 +315,7 @@ class MapFilterForm(forms.Form):
     colour = forms.ChoiceField(
         required=False, choices=[(map_selectors.BY_QUADRANT, ""), (map_selectors.BY_SECTOR, "")]
     )
-    sort = forms.CharField(required=False)
+    sort = forms.CharField(required=False, max_length=20)
 
 
 def parse_filters(query: QueryDict) -> map_selectors.MapFilters:

@@ -10,12 +10,31 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from . import scoring
+from .text import CleanText
+
+# Bounds shared by the forms, the CSV import and the database constraints: a value outside
+# them would make the map, its as-of slider or the weighted means meaningless for everyone.
+EARLIEST_OBSERVED_ON = date(1990, 1, 1)
+MAX_TASK_WEIGHT = 1000.0
+DESCRIPTION_MAX_CHARS = 5_000
+NOTE_MAX_CHARS = 20_000
+ONE_LINE = CleanText(single_line=True)
+FREE_TEXT = CleanText()
+
+
+def validate_task_weight(value: float) -> None:
+    if not 0 < value <= MAX_TASK_WEIGHT:  # NaN fails too
+        raise ValidationError(
+            f"A weight must be greater than 0 and at most {MAX_TASK_WEIGHT:g}.", code="weight"
+        )
 
 
 class Role(models.TextChoices):
@@ -124,9 +143,9 @@ class Company(ScoreFields):
     """A portfolio or pipeline company in one fund."""
 
     fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="companies")
-    name = models.CharField(max_length=200)
-    sector = models.CharField(max_length=100, blank=True)
-    stage = models.CharField(max_length=50, blank=True)
+    name = models.CharField(max_length=200, validators=[ONE_LINE])
+    sector = models.CharField(max_length=100, blank=True, validators=[ONE_LINE])
+    stage = models.CharField(max_length=50, blank=True, validators=[ONE_LINE])
     status = models.CharField(
         max_length=20, choices=CompanyStatus.choices, default=CompanyStatus.PORTFOLIO
     )
@@ -147,7 +166,9 @@ class Company(ScoreFields):
         blank=True,
         help_text="Annual recurring revenue, USD",
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, validators=[FREE_TEXT, MaxLengthValidator(DESCRIPTION_MAX_CHARS)]
+    )
     # Optimistic lock: an edit names the version it started from.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -158,7 +179,10 @@ class Company(ScoreFields):
         ordering = ["name"]
         verbose_name_plural = "companies"
         constraints = [
-            models.UniqueConstraint(fields=["fund", "name"], name="company_name_unique_in_fund"),
+            # Case-insensitive: "LEXBENCH" beside "Lexbench" would split one company in two.
+            models.UniqueConstraint(
+                F("fund"), Lower("name"), name="company_name_unique_in_fund_ci"
+            ),
             models.CheckConstraint(
                 condition=Q(check_size__isnull=True) | Q(check_size__gte=0),
                 name="company_check_size_not_negative",
@@ -183,9 +207,11 @@ class Task(ScoreFields):
     """One job the company's product does for customers; weight = its share of the value."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="tasks")
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    weight = models.FloatField(default=1.0)
+    name = models.CharField(max_length=200, validators=[ONE_LINE])
+    description = models.TextField(
+        blank=True, validators=[FREE_TEXT, MaxLengthValidator(DESCRIPTION_MAX_CHARS)]
+    )
+    weight = models.FloatField(default=1.0, validators=[validate_task_weight])
     # The recompute protocol: every evidence change bumps input_version and sets
     # stale_since in the same transaction; a recompute stores its result only if
     # input_version is still the one it read, and then records scored_version.
@@ -202,8 +228,13 @@ class Task(ScoreFields):
     class Meta:
         ordering = ["company", "-weight", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "name"], name="task_name_unique_in_company"),
-            models.CheckConstraint(condition=Q(weight__gt=0), name="task_weight_positive"),
+            models.UniqueConstraint(
+                F("company"), Lower("name"), name="task_name_unique_in_company_ci"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0) & Q(weight__lte=MAX_TASK_WEIGHT),
+                name="task_weight_0_to_1000",
+            ),
         ]
         indexes = [
             models.Index(fields=["stale_since"], name="task_stale_since"),
@@ -219,16 +250,27 @@ class Evidence(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="evidence")
     factor = models.CharField(max_length=40, choices=FACTOR_CHOICES)
     stance = models.SmallIntegerField(choices=Stance.choices, default=Stance.SUPPORTS)
-    strength = models.PositiveSmallIntegerField(default=3)
+    strength = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     confidence = models.CharField(
         max_length=10, choices=Confidence.choices, default=Confidence.MEDIUM
     )
-    observed_on = models.DateField()
+    observed_on = models.DateField(
+        validators=[
+            MinValueValidator(
+                EARLIEST_OBSERVED_ON,
+                message=f"Evidence must be observed on or after {EARLIEST_OBSERVED_ON}.",
+            )
+        ]
+    )
     # observed_on as a day number (date.toordinal()): lets the bulk scoring SQL
     # compute ages with plain integer arithmetic on SQLite and PostgreSQL alike.
     observed_day = models.IntegerField(editable=False)
-    source = models.CharField(max_length=500, blank=True)
-    note = models.TextField(blank=True, help_text="Markdown")
+    source = models.CharField(max_length=500, blank=True, validators=[ONE_LINE])
+    note = models.TextField(
+        blank=True, help_text="Markdown", validators=[FREE_TEXT, MaxLengthValidator(NOTE_MAX_CHARS)]
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="evidence"
     )
@@ -240,7 +282,7 @@ class Evidence(models.Model):
         related_name="verified_evidence",
     )
     verified_at = models.DateTimeField(null=True, blank=True)
-    review_comment = models.TextField(blank=True)
+    review_comment = models.TextField(blank=True, validators=[FREE_TEXT])
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -266,6 +308,10 @@ class Evidence(models.Model):
             models.CheckConstraint(
                 condition=Q(verified_by__isnull=True) | Q(verified_at__isnull=False),
                 name="evidence_verified_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(observed_on__gte=EARLIEST_OBSERVED_ON),
+                name="evidence_observed_since_1990",
             ),
         ]
         indexes = [
@@ -531,6 +577,48 @@ class ICPack(models.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.pages_done / self.pages_total) if self.pages_total else 0
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    CHECKING = "checking", "Checking"
+    WRITING = "writing", "Writing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class EvidenceImport(models.Model):
+    """A large evidence CSV being imported by a background job: its progress and outcome.
+    The file's text is kept only until the job has read it."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="imports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    text = models.TextField(blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import into {self.fund} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.CHECKING, ImportStatus.WRITING)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.rows_checked / self.rows_total) if self.rows_total else 0
 
 
 # The fields of an evidence note that a person writes (form, import, history, services).

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -231,13 +231,35 @@ COMPANY_FIELDS = (
 )
 
 
+class AlreadyExists(ValueError):
+    """A create lost the race to an identical one: the name is taken (case-insensitively)."""
+
+
+def _save_named(obj, message: str) -> None:
+    """Validate and save a new row whose name must be unique; a concurrent create of the
+    same name (both passed the form's check) meets the database constraint: AlreadyExists,
+    never an error page. The constraints are left to the database, which alone sees the
+    other transaction's row."""
+    obj.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as clash:
+        if not type(obj).objects.filter(name__iexact=obj.name, **_parent_of(obj)).exists():
+            raise
+        raise AlreadyExists(message) from clash
+
+
+def _parent_of(obj) -> dict:
+    return {"fund_id": obj.fund_id} if isinstance(obj, Company) else {"company_id": obj.company_id}
+
+
 @transaction.atomic
 def company_create(*, fund_id: int, user, **fields) -> Company:
     """Add a company to a fund (Unscored until its tasks have evidence)."""
     company = Company(fund_id=fund_id, **{k: v for k, v in fields.items() if k in COMPANY_FIELDS})
     company._history_user = user
-    company.full_clean()
-    company.save()
+    _save_named(company, "This fund already has a company of that name.")
     return company
 
 
@@ -287,8 +309,7 @@ def task_create(*, company: Company, user, **fields) -> Task:
     """Add a task to a company (Unscored until it has evidence)."""
     task = Task(company=company, **fields)
     task._history_user = user
-    task.full_clean()
-    task.save()
+    _save_named(task, "This company already has a task of that name.")
     return task
 
 

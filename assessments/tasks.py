@@ -50,3 +50,11 @@ def sweep_ic_packs() -> int:
     from .exports import icpack
 
     return icpack.sweep_expired()
+
+
+@shared_task(**RETRY)
+def run_evidence_import(import_id: int) -> str:
+    """Check and write a large evidence CSV, all or nothing, recording progress."""
+    from . import imports
+
+    return imports.run_import_job(import_id)

@@ -30,6 +30,11 @@ urlpatterns = [
     ),
     path("funds/<int:fund_id>/audit/", audit.fund_audit, name="fund_audit"),
     path("funds/<int:fund_id>/import/", imports.evidence_import, name="evidence_import"),
+    path(
+        "funds/<int:fund_id>/import/<int:import_id>/progress/",
+        imports.evidence_import_progress,
+        name="evidence_import_progress",
+    ),
     path("rubric/", rubric.rubric, name="rubric"),
     path("rubric/<int:version_id>/activate/", rubric.rubric_activate, name="rubric_activate"),
     path("exports/map.<str:fmt>", exports.export_map, name="export_map"),

@@ -68,8 +68,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it, django-axes included, sees the client's real address.
+    "moatapp.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which answers static files itself with their long cache.
+    "moatapp.middleware.NoStoreMiddleware",
+    "moatapp.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,6 +118,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": envint("DATABASE_POOL_MAX", 10),
         "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
     }
+    # Each connection is checked as it leaves the pool: after a database restart the broken
+    # ones are replaced instead of failing one request each.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # Several web threads and an inline job may write at once: wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -170,8 +178,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
-# Uploads: a CSV of evidence is small; refuse anything that is not.
-MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+# Uploads: an evidence CSV of 100,000 rows is about 9 MB; refuse anything much larger.
+MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 16 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 
@@ -281,3 +289,11 @@ LOGGING = {
     },
 }
 AXES_VERBOSE = False
+
+# --- Hardening: proxies and imports ---------------------------------------------------------
+# The number of reverse proxies in front of the app that append to X-Forwarded-For (0: none,
+# the peer is the client). Behind one nginx or load balancer, 1. Set it wrong and every
+# client shares one address, and django-axes locks a user out for everyone.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+# An import larger than this many rows runs as a background job with a progress bar.
+IMPORT_INLINE_ROWS = envint("IMPORT_INLINE_ROWS", 2_000)

@@ -179,9 +179,13 @@ def company_create(request: HttpRequest, fund_id: int) -> HttpResponse:
     form = CompanyForm(request.POST or None, fund_id=fund.pk)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        company = services.company_create(fund_id=fund.pk, user=request.user, **data)
-        messages.success(request, f"{company.name} added to {fund.name}.")
-        return redirect("company_detail", pk=company.pk)
+        try:
+            company = services.company_create(fund_id=fund.pk, user=request.user, **data)
+        except services.AlreadyExists as clash:  # an identical create just won
+            form.add_error("name", str(clash))
+        else:
+            messages.success(request, f"{company.name} added to {fund.name}.")
+            return redirect("company_detail", pk=company.pk)
     return render(request, "assessments/company_form.html", {"form": form, "fund": fund})
 
 
@@ -266,9 +270,13 @@ def task_create(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, access.EDIT_COMPANIES, company.fund_id)
     form = TaskForm(request.POST or None, company=company)
     if request.method == "POST" and form.is_valid():
-        services.task_create(company=company, user=request.user, **form.cleaned_data)
-        messages.success(request, "Task added.")
-        return redirect("company_detail", pk=company.pk)
+        try:
+            services.task_create(company=company, user=request.user, **form.cleaned_data)
+        except services.AlreadyExists as clash:  # an identical create just won
+            form.add_error("name", str(clash))
+        else:
+            messages.success(request, "Task added.")
+            return redirect("company_detail", pk=company.pk)
     return render(request, "assessments/task_form.html", {"form": form, "company": company})
 
 

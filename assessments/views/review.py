@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import access, services
-from ..forms import SendBackForm
+from ..forms import SendBackForm, record_ids
 from ..models import Alert, Evidence
 from ..selectors import review as review_selectors
 
@@ -69,7 +69,7 @@ def evidence_send_back(request: HttpRequest, pk: int) -> HttpResponse:
 def review_bulk(request: HttpRequest) -> HttpResponse:
     """Verify or send back every checked evidence row at once."""
     _require_partner_somewhere(request.user)
-    ids = [int(pk) for pk in request.POST.getlist("evidence") if pk.isdigit()]
+    ids = record_ids(request.POST.getlist("evidence"))
     rows = list(
         access.scoped(Evidence.objects.select_related("task__company"), request.user).filter(
             pk__in=ids

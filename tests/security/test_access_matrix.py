@@ -21,7 +21,7 @@ import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 
-from assessments.models import Alert, ICPack
+from assessments.models import Alert, EvidenceImport, ICPack
 from tests.conftest import CHROMIUM, need
 from tests.security.security_world import (
     ANON,
@@ -78,6 +78,11 @@ def unread_alert(w: World) -> dict:
         company=w.company, kind="quadrant_change", message="moved", as_of=date(2026, 1, 1)
     )
     return {"pk": alert.pk}
+
+
+def evidence_import_job(w: World) -> dict:
+    job = EvidenceImport.objects.create(fund=w.fund, requested_by=w.users[ASSOCIATE])
+    return {"fund_id": w.fund.pk, "import_id": job.pk}
 
 
 def map_csv(w: World) -> dict:
@@ -169,6 +174,10 @@ MATRIX: dict[str, Row] = {
     "fund_member_remove": Row(viewer_membership, PARTNERS_ONLY_ACTION, writes={PARTNER}),
     "fund_audit": Row(fund, PARTNERS_ONLY_READ),
     "evidence_import": Row(fund, MEMBERS_WHO_ADD),
+    # A background import's progress: those who may import into the fund.
+    "evidence_import_progress": Row(
+        evidence_import_job, by_role(LOGIN, (404, 405), (403, 405), (200, 405), (200, 405))
+    ),
     # The firm-wide rubric: read by all, changed by a partner of any fund.
     "rubric": Row(no_kwargs, by_role(LOGIN, (200, 200), (200, 403), (200, 403), (200, 200))),
     "rubric_activate": Row(

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from assessments.imports import ImportRejected, import_evidence, parse_evidence_csv
+from assessments.imports import ImportRejected, count_rows, import_evidence, parse_evidence_csv
 
 
 class Command(BaseCommand):
@@ -32,10 +32,20 @@ class Command(BaseCommand):
             text = file.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as bad:
             raise CommandError(f"{file} is not UTF-8 text: {bad}") from bad
+        total = count_rows(text)
+
+        def checked(rows: int) -> None:
+            # One line rewritten in place: how far the check has come.
+            self.stderr.write(f"\rChecked {rows:,} of {total:,} rows", ending="")
+            self.stderr.flush()
+
         try:
-            lines = parse_evidence_csv(text)
+            lines = parse_evidence_csv(text, progress=checked)
+            checked(total)
+            self.stderr.write(f"\nEvery row is right; writing {len(lines):,} rows (all or none)…")
             result = import_evidence(lines, user=author)
         except ImportRejected as rejected:
+            self.stderr.write("")
             for error in rejected.errors:
                 self.stderr.write(error)
             raise CommandError(
