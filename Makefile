@@ -29,6 +29,9 @@ run: export DEBUG ?= true
 run: $(STAMP)
 	mkdir -p var/static
 	$(BIN)/python manage.py migrate --noinput
+	@# Hashed, gzip- and brotli-compressed copies, as production serves them (the first run
+	@# compresses plotly.js for about half a minute; later runs only what changed).
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
