@@ -243,6 +243,7 @@ class MapFilterForm(forms.Form):
         required=False, choices=[(map_selectors.BY_QUADRANT, ""), (map_selectors.BY_SECTOR, "")]
     )
     sort = forms.CharField(required=False)
+    page = forms.IntegerField(required=False, min_value=1)
 
 
 def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
@@ -263,4 +264,5 @@ def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
         size_by=data.get("size") or map_selectors.CHECK_SIZE,
         colour_by=data.get("colour") or map_selectors.BY_QUADRANT,
         sort=sort if sort.lstrip("-") in map_selectors.SORT_KEYS else "name",
+        page=data.get("page") or 1,
     )
