@@ -18,7 +18,7 @@
     if (!payload || !chart || !window.Plotly || payload === drawn) { return; }
     drawn = payload;
     var figure = JSON.parse(payload.textContent);
-    figure.layout.height = fittedHeight(chart, figure.layout.height);
+    fit(chart, figure.layout);
     window.Plotly.react(chart, figure.data, figure.layout, figure.config).then(function () {
       if (bound.has(chart)) { return; }
       bound.add(chart);
@@ -30,12 +30,20 @@
   }
 
   // The figure's own height where the window has room for it below the chart's top, else
-  // what is left (never under MIN_HEIGHT: a shorter square would crowd the bubbles).
+  // what is left (never under MIN_HEIGHT: a shorter square would crowd the bubbles). A
+  // legend below the plot keeps its distance from the axis in pixels, not as a fraction
+  // of the now shorter plot, so it stays clear of the axis title.
   var MIN_HEIGHT = 440;
-  function fittedHeight(chart, height) {
+  function fit(chart, layout) {
     var top = chart.getBoundingClientRect().top + window.scrollY;
     var room = Math.floor(window.innerHeight - top - 8);
-    return Math.max(MIN_HEIGHT, Math.min(height || room, room));
+    var height = Math.max(MIN_HEIGHT, Math.min(layout.height || room, room));
+    var margin = layout.margin || {};
+    var plot = function (h) { return h - (margin.t || 0) - (margin.b || 0); };
+    if (layout.height && height < layout.height && layout.legend && layout.legend.y < 0 && plot(height) > 0) {
+      layout.legend.y = layout.legend.y * plot(layout.height) / plot(height);
+    }
+    layout.height = height;
   }
 
   function openCompany(companyId) {
