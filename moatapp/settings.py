@@ -163,6 +163,8 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     # plotly.js comes from the installed plotly package, never from a CDN.
     "moatapp.staticfiles.PlotlyFinder",
+    # The hashed copies collectstatic made, which pages link (see moatapp/staticfiles.py).
+    "moatapp.staticfiles.CollectedFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -37,6 +37,29 @@ class PlotlyFinder(BaseFinder):
         yield PLOTLY_JS.name, storage
 
 
+class CollectedFinder(BaseFinder):
+    """Finds the hashed copies collectstatic made, for servers that serve static files through
+    the finders (Django's test live server; WhiteNoise with WHITENOISE_USE_FINDERS), since
+    StaticStorage links those names. Lists nothing, so collectstatic never collects them again.
+    """
+
+    def check(self, **kwargs):
+        return []
+
+    def find(self, path, find_all=False, **kwargs):
+        from django.contrib.staticfiles.storage import staticfiles_storage
+
+        if path not in set(getattr(staticfiles_storage, "hashed_files", {}).values()):
+            return []
+        found = staticfiles_storage.path(path)
+        if not os.path.exists(found):
+            return []
+        return [found] if find_all else found
+
+    def list(self, ignore_patterns):
+        return []
+
+
 class StaticStorage(CompressedManifestStaticFilesStorage):
     """Hashed names (cached for ever by WhiteNoise) and gzip/brotli copies from collectstatic.
 
