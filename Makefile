@@ -53,8 +53,10 @@ format: $(STAMP)
 clean:
 	rm -rf var/moatmap.sqlite3 var/static
 
-# Figures for docs/quality.md on the local PostgreSQL (the bench database is rebuilt).
+# Figures for docs/quality.md on the local PostgreSQL (the bench database is rebuilt);
+# `make bench SCALE=10` builds ten times the portfolio (not run by CI).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/moatmap_bench
+bench: export SCALE ?= 1
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

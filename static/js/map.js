@@ -126,7 +126,8 @@
   function init() { bindSlider(); bindJumps(); bindDates(); countFolded(); draw(); }
 
   document.addEventListener("DOMContentLoaded", init);
-  document.addEventListener("htmx:afterSettle", draw);
+  // On the swap, not the settle (htmx settles 20 ms later): the chart is redrawn sooner.
+  document.addEventListener("htmx:afterSwap", draw);
   document.addEventListener("change", function (event) {
     if (event.target.closest && event.target.closest(".more-filters")) { countFolded(); }
   });

@@ -333,3 +333,42 @@ def test_no_evidence_means_no_slider(client, partner):
     CompanyFactory(fund=partner.fund)
     client.force_login(partner.user)
     assert 'id="as-of-slider"' not in client.get(reverse("home")).content.decode()
+
+
+def test_static_files_are_hashed_compressed_and_cached_for_ever_once_collected(
+    client, tmp_path, settings
+):
+    """collectstatic's copies are linked by hashed names and served gzip/brotli-compressed,
+    cached immutably; before collectstatic, or once the source is edited, the plain name is
+    linked and served fresh from the source."""
+    from django.core.management import call_command
+    from django.templatetags.static import static
+    from django.test import Client
+
+    source = tmp_path / "src"
+    (source / "js").mkdir(parents=True)
+    script = source / "js" / "chart.js"
+    script.write_text("/* a chart */\n" + "var point = [1, 2, 3];\n" * 400)
+    settings.STATICFILES_DIRS = [source]
+    settings.STATICFILES_FINDERS = [
+        "django.contrib.staticfiles.finders.FileSystemFinder",
+        "moatapp.staticfiles.CollectedFinder",
+    ]
+    settings.STATIC_ROOT = tmp_path / "collected"
+    assert static("js/chart.js") == "/static/js/chart.js"  # not collected yet
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    settings.STATIC_ROOT = tmp_path / "collected"  # a fresh storage reads the new manifest
+    hashed = static("js/chart.js")
+    assert hashed.startswith("/static/js/chart.") and hashed != "/static/js/chart.js"
+    fresh = Client()
+    for encoding in ("br", "gzip"):
+        response = fresh.get(hashed, HTTP_ACCEPT_ENCODING=encoding)
+        assert response.status_code == 200
+        assert response["Content-Encoding"] == encoding
+        assert "immutable" in response["Cache-Control"]
+    plain = fresh.get("/static/js/chart.js")
+    assert plain.status_code == 200 and "immutable" not in plain["Cache-Control"]
+
+    script.write_text("/* edited */\n")
+    assert static("js/chart.js") == "/static/js/chart.js"
