@@ -29,6 +29,9 @@ run: export DEBUG ?= true
 run: $(STAMP)
 	mkdir -p var/static
 	$(BIN)/python manage.py migrate --noinput
+	@# Hashed, gzip- and brotli-compressed copies, as production serves them (the first run
+	@# compresses plotly.js for about half a minute; later runs only what changed).
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
@@ -50,8 +53,10 @@ format: $(STAMP)
 clean:
 	rm -rf var/moatmap.sqlite3 var/static
 
-# Figures for docs/quality.md on the local PostgreSQL (the bench database is rebuilt).
+# Figures for docs/quality.md on the local PostgreSQL (the bench database is rebuilt);
+# `make bench SCALE=10` builds ten times the portfolio (not run by CI).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/moatmap_bench
+bench: export SCALE ?= 1
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

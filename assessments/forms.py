@@ -316,6 +316,7 @@ class MapFilterForm(forms.Form):
         required=False, choices=[(map_selectors.BY_QUADRANT, ""), (map_selectors.BY_SECTOR, "")]
     )
     sort = forms.CharField(required=False, max_length=20)
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**6)
 
 
 def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
@@ -336,4 +337,5 @@ def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
         size_by=data.get("size") or map_selectors.CHECK_SIZE,
         colour_by=data.get("colour") or map_selectors.BY_QUADRANT,
         sort=sort if sort.lstrip("-") in map_selectors.SORT_KEYS else "name",
+        page=data.get("page") or 1,
     )

@@ -33,6 +33,10 @@ INSTRUMENT = """
   for (const name of ["beforeRequest", "afterRequest", "afterSettle"]) {
     document.addEventListener("htmx:" + name, () => mark(name));
   }
+  // The bytes of the region htmx swapped in (the page's DOM later also holds Plotly's SVG).
+  document.addEventListener("htmx:afterRequest", (event) => {
+    window.__benchRegionBytes = new Blob([event.detail.xhr.responseText]).size;
+  });
   const react = window.Plotly.react;
   window.Plotly.react = function () {
     mark("react");
@@ -66,6 +70,57 @@ BUBBLES = """() => (document.getElementById("map-chart").data || [])
   .filter((t) => t.mode === "markers")
   .reduce((n, t) => n + (t.x ? t.x.length : 0), 0)"""
 LABELS = "() => document.querySelectorAll('#map-chart .annotation').length"
+
+
+# The first chart on a visit: milliseconds from the navigation's start (performance's time
+# origin) until the chart holds its bubbles; and what plotly.js cost on the wire.
+CHART_DRAWN = "() => document.querySelector('#map-chart .scatterlayer .points path') !== null"
+PLOTLY_ENTRY = """() => {
+  const entry = performance.getEntriesByType("resource").find((e) => e.name.includes("plotly"));
+  return entry ? {name: entry.name, transfer: entry.transferSize, body: entry.encodedBodySize,
+                  decoded: entry.decodedBodySize} : null;
+}"""
+
+
+def measure_first_chart(base_url: str, session_key: str, runs: int):
+    """[(label, seconds per run, detail)]: a cold visit (a new browser profile each run, so
+    nothing cached) and a warm one (the same profile again: static files from its cache)."""
+    from playwright.sync_api import sync_playwright
+
+    cold, warm, wire = [], [], {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        host = base_url.split("//", 1)[1].split(":")[0]
+        for _ in range(runs):
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            context.add_cookies(
+                [{"name": "sessionid", "value": session_key, "domain": host, "path": "/"}]
+            )
+            page = context.new_page()
+
+            def headers(response):
+                if "plotly" in response.url:
+                    wire["encoding"] = response.headers.get("content-encoding", "none")
+                    wire["cache"] = response.headers.get("cache-control", "")
+
+            page.on("response", headers)
+            for times in (cold, warm):
+                page.goto(base_url + "/", wait_until="commit")
+                page.wait_for_function(CHART_DRAWN, timeout=60_000, polling=20)
+                times.append(page.evaluate("() => performance.now()") / 1000)
+                if times is cold:
+                    wire.update(page.evaluate(PLOTLY_ENTRY) or {})
+            context.close()
+        browser.close()
+    plotly = (
+        f"plotly.js {wire.get('body', 0) / 1e6:.2f} MB on the wire "
+        f"({wire.get('encoding')}; {wire.get('decoded', 0) / 1e6:.1f} MB unpacked), "
+        f"Cache-Control: {wire.get('cache') or 'none'}"
+    )
+    return [
+        ("first chart, cold visit (empty cache)", cold, plotly),
+        ("first chart, warm visit (cached)", warm, "static files from the browser's cache"),
+    ]
 
 
 def measure_redraw(base_url: str, session_key: str, runs: int, fund_id: int):
@@ -113,11 +168,11 @@ def measure_redraw(base_url: str, session_key: str, runs: int, fund_id: int):
                     bubbles.append(page.evaluate(BUBBLES))
                     labels.append(page.evaluate(LABELS))
                     marks.append(page.evaluate(MARKS))
-            size = page.evaluate("() => document.getElementById('map-region').outerHTML.length")
+            size = page.evaluate("() => window.__benchRegionBytes")
             steps = ", ".join(
                 f"{step} {statistics.median(m[step] for m in marks):.0f}" for step in STEPS
             )
-            detail = f"{max(labels)} labels; region {size / 1000:.0f}k chars; ms: {steps}"
+            detail = f"{max(labels)} labels; region {size / 1000:.0f} kB; ms: {steps}"
             results.append((label, times, min(bubbles), detail))
         browser.close()
         if errors:

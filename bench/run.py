@@ -12,11 +12,17 @@ docs/quality.md, each beside the floor it is compared with in the same run:
 - evidence saved -> new score: the htmx POST of the company page's evidence form, inline
   (its response carries the new score), and with a real Celery worker (p50, p95);
 - the worker's peak RSS during the full re-score;
+- the size of the map region htmx swaps after a filter change (its table a first page, its
+  chart every bubble);
 - the map redrawn in Chromium after a filter change (Playwright against gunicorn on
-  loopback serving this database): from the change to Plotly's redraw and the next frame.
+  loopback serving this database): from the change to Plotly's redraw and the next frame;
+- the first chart on a cold visit (a fresh browser profile) and a warm one, with static files
+  served as production serves them (collectstatic's hashed, compressed copies via WhiteNoise).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/moatmap_bench python bench/run.py
-The database is dropped and rebuilt on every run.
+SCALE=10 builds ten times the portfolio (10,000 companies, 100,000 tasks, 5,000,000 evidence
+rows) and prints the same table; it is not run by CI. The database is dropped and rebuilt on
+every run.
 """
 
 from __future__ import annotations
@@ -45,10 +51,11 @@ from common import (  # noqa: E402
     use_broker,
 )
 
+SCALE = int(os.environ.get("SCALE") or 1)
 FUNDS = 10
-COMPANIES = 1_000
+COMPANIES = 1_000 * SCALE
 TASKS_PER_COMPANY = 10
-EVIDENCE = 500_000
+EVIDENCE = 500_000 * SCALE
 YEARS = 3
 REPEAT = 10
 LATENCY_SAMPLES = 20
@@ -59,7 +66,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 TODAY_TARGET = "target <= 150 ms"
 PAGES_TO_MEASURE = [
     ("map page `/`", "home", {}, "", {}, TODAY_TARGET),
-    ("map fragment, all 1,000, today", "home", {}, "", HTMX, TODAY_TARGET),
+    (f"map fragment, all {COMPANIES:,}, today", "home", {}, "", HTMX, TODAY_TARGET),
     (
         "map fragment: one fund, one sector",
         "home",
@@ -68,7 +75,14 @@ PAGES_TO_MEASURE = [
         HTMX,
         TODAY_TARGET,
     ),
-    ("map fragment: per task (10,000)", "home", {}, "?per=task&sort=-x", HTMX, "no target"),
+    (
+        f"map fragment: per task ({COMPANIES * TASKS_PER_COMPANY:,})",
+        "home",
+        {},
+        "?per=task&sort=-x",
+        HTMX,
+        "no target",
+    ),
     (
         "map fragment: trails since 2 years",
         "home",
@@ -89,12 +103,24 @@ PAGES_TO_MEASURE = [
 ]
 # The time slider's fragment, compared with the scoring floor as of the same date.
 PAST_FRAGMENT = ("home", "?as_of={past}")
+# The region htmx swaps after a filter change: (label, query string); target at 1,000.
+REGIONS = [
+    (f"map region after a filter change, all {COMPANIES:,}", "?colour=sector"),
+    ("map region after a filter change, one fund", "?fund={fund}&colour=sector"),
+]
+REGION_TARGET = 150_000
 BROWSER_RUNS = 7
+FIRST_CHART_TARGET = "target <= 1.5 s on loopback"
 
 
 # --- Setup --------------------------------------------------------------------------------
 
 prepare("postgres://postgres@127.0.0.1:5432/moatmap_bench")
+
+from django.core.management import call_command  # noqa: E402
+
+# The hashed, gzip and brotli copies WhiteNoise serves in production (kept between runs).
+call_command("collectstatic", interactive=False, verbosity=0)
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -227,13 +253,46 @@ def save_to_score_latencies(user, tasks: list[Task]) -> list[float]:
     return latencies
 
 
+def region_rows(client: Client, values: dict) -> list[tuple[str, str, str, str]]:
+    """Bytes of the htmx region after a filter change, and how much of it is the figure."""
+    rows = []
+    for label, query in REGIONS:
+        response = client.get(reverse("home") + query.format(**values), **HTMX)
+        assert response.status_code == 200, response.status_code
+        html = response.content.decode()
+        figure = html.split('id="map-figure" type="application/json">')[1].split("</script>")[0]
+        rows_shown = html.split('id="map-table"')[1].count("<tr data-company")
+        target = f"target <= {REGION_TARGET / 1000:.0f} kB at 1,000 companies"
+        rows.append(
+            (
+                label,
+                f"{len(response.content) / 1000:.0f} kB",
+                f"figure {len(figure.encode()) / 1000:.0f} kB, table {rows_shown} rows",
+                target if "all" in label else "",
+            )
+        )
+    return rows
+
+
 def browser_rows(user, fund_id: int) -> list[tuple[str, str, str, str]]:
-    """The map redrawn in Chromium after a filter change, against gunicorn on loopback."""
-    from browser import measure_redraw
+    """The map redrawn in Chromium after a filter change, and the first chart of a visit,
+    against gunicorn on loopback."""
+    from browser import measure_first_chart, measure_redraw
 
     rows = []
+    session = signed_in_session(user)
     with gunicorn_server(spare_port(), log_name="bench-gunicorn") as base_url:
-        results = measure_redraw(base_url, signed_in_session(user), BROWSER_RUNS, fund_id)
+        results = measure_redraw(base_url, session, BROWSER_RUNS, fund_id)
+        first_charts = measure_first_chart(base_url, session, BROWSER_RUNS)
+    for label, times, extra in first_charts:
+        rows.append(
+            (
+                label,
+                ms(statistics.median(times)),
+                f"median of {len(times)}; {extra}",
+                FIRST_CHART_TARGET if "cold" in label else "",
+            )
+        )
     for label, times, bubbles, extra in results:
         rows.append(
             (
@@ -317,6 +376,7 @@ def main() -> None:
                     f"{target}; bare view + {ms(page_time - bare_time)}",
                 )
             )
+        rows += region_rows(client, values)
         name, query = PAST_FRAGMENT
         past_time, past_queries = measure_page(client, reverse(name) + query.format(**values), HTMX)
         post_times, post_queries = evidence_post_times(client, sample_tasks)

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # WhiteNoise, not runserver, serves static files in `make run` as it does in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
@@ -169,13 +171,19 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     # plotly.js comes from the installed plotly package, never from a CDN.
     "moatapp.staticfiles.PlotlyFinder",
+    # The hashed copies collectstatic made, which pages link (see moatapp/staticfiles.py).
+    "moatapp.staticfiles.CollectedFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names, gzip and brotli copies (collectstatic); see moatapp/staticfiles.py.
+    "staticfiles": {"BACKEND": "moatapp.staticfiles.StaticStorage"},
 }
-# Serve straight from the finders so that a deployment works without collectstatic too.
+# Serve straight from the finders too, so that the app works before collectstatic and an
+# edited file is served fresh; collected files are served compressed, hashed ones for ever.
 WHITENOISE_USE_FINDERS = True
+# collectstatic keeps (and compresses) only hashed copies; plain names come from the finders.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
 # Uploads: an evidence CSV of 100,000 rows is about 9 MB; refuse anything much larger.

@@ -72,6 +72,8 @@ class MapFilters:
     size_by: str = CHECK_SIZE
     colour_by: str = BY_QUADRANT
     sort: str = "name"
+    # The table's page (the chart always shows every point).
+    page: int = 1
 
 
 @dataclass
@@ -251,29 +253,21 @@ class FilterChoices:
     leads: list[tuple[int, str]]
     statuses: list[tuple[str, str]]
     quadrants: list[tuple[str, str]]
-    evidence_months: list[date]
+    first_evidence: date | None
 
 
-def evidence_months(user) -> list[date]:
-    """The first day of every month from the earliest evidence the user may see to today.
+def first_evidence_day(user) -> date | None:
+    """The day of the earliest evidence the user may see: where the as-of slider starts.
 
     Found through the index on observed_day (the earliest row, not a scan of every
     row), so the map page stays fast however much evidence the portfolio holds.
     """
-    first = (
+    return (
         access.scoped(Evidence.objects.all(), user)
         .order_by("observed_day")
         .values_list("observed_on", flat=True)
         .first()
     )
-    if first is None:
-        return []
-    today = selectors.today()
-    months, month = [], first.replace(day=1)
-    while month <= today:
-        months.append(month)
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return months
 
 
 def filter_choices(user, rubric: scoring.Rubric) -> FilterChoices:
@@ -297,7 +291,6 @@ def filter_choices(user, rubric: scoring.Rubric) -> FilterChoices:
         stages.add(stage)
         if lead_id:
             leads[lead_id] = f"{first} {last}".strip() or username
-    months = evidence_months(user)
     return FilterChoices(
         funds=list(access.visible_funds(user)),
         sectors=sorted(s for s in sectors if s),
@@ -305,5 +298,5 @@ def filter_choices(user, rubric: scoring.Rubric) -> FilterChoices:
         leads=sorted(leads.items(), key=lambda item: item[1].lower()),
         statuses=list(CompanyStatus.choices),
         quadrants=[(q, rubric.label(q)) for q in (*scoring.QUADRANTS, Quadrant.UNSCORED.value)],
-        evidence_months=months,
+        first_evidence=first_evidence_day(user),
     )

@@ -1,5 +1,6 @@
-/* The portfolio map: draws the figure that each htmx fragment carries as JSON,
-   opens a company's page on click, and ties the as-of slider to the date field.
+/* The portfolio map: draws the figure that each htmx fragment carries as JSON (no taller
+   than the window leaves room for, so the whole chart is on the first screen), opens a
+   company's page on click, and ties the as-of slider and its shortcuts to the date field.
    A file (not inline script) because the CSP allows only our own scripts. */
 (function () {
   "use strict";
@@ -17,6 +18,7 @@
     if (!payload || !chart || !window.Plotly || payload === drawn) { return; }
     drawn = payload;
     var figure = JSON.parse(payload.textContent);
+    fit(chart, figure.layout);
     window.Plotly.react(chart, figure.data, figure.layout, figure.config).then(function () {
       if (bound.has(chart)) { return; }
       bound.add(chart);
@@ -27,30 +29,77 @@
     });
   }
 
+  // The figure's own height where the window has room for it below the chart's top, else
+  // what is left (never under MIN_HEIGHT: a shorter square would crowd the bubbles). A
+  // legend below the plot keeps its distance from the axis in pixels, not as a fraction
+  // of the now shorter plot, so it stays clear of the axis title.
+  var MIN_HEIGHT = 440;
+  function fit(chart, layout) {
+    var top = chart.getBoundingClientRect().top + window.scrollY;
+    var room = Math.floor(window.innerHeight - top - 8);
+    var height = Math.max(MIN_HEIGHT, Math.min(layout.height || room, room));
+    var margin = layout.margin || {};
+    var plot = function (h) { return h - (margin.t || 0) - (margin.b || 0); };
+    if (layout.height && height < layout.height && layout.legend && layout.legend.y < 0 && plot(height) > 0) {
+      layout.legend.y = layout.legend.y * plot(layout.height) / plot(height);
+    }
+    layout.height = height;
+  }
+
   function openCompany(companyId) {
     var here = region();
     if (!here) { return; }
     window.location.assign(here.dataset.companyUrl.replace("/0/", "/" + companyId + "/"));
   }
 
+  // The slider moves by day from the first evidence to today; the date field beside it
+  // always shows the exact date, and is what the form sends.
+  var DAY = 86400000;
   function bindSlider() {
     var slider = document.getElementById("as-of-slider");
     var field = document.getElementById("as-of");
     if (!slider || !field || bound.has(slider)) { return; }
     bound.add(slider);
-    var months = slider.dataset.months.split(",");
+    var first = Date.parse(slider.dataset.first + "T00:00:00Z");
     function syncSlider() {
-      var index = months.length - 1;
-      for (var i = 0; i < months.length; i++) {
-        if (months[i] >= field.value) { index = i; break; }
-      }
-      slider.value = String(index);
+      var day = field.value ? Math.round((Date.parse(field.value + "T00:00:00Z") - first) / DAY) : Number(slider.max);
+      slider.value = String(Math.max(0, Math.min(Number(slider.max), day)));
     }
     syncSlider();
     // "input" runs before the "change" that bubbles to the form, so the request
     // htmx sends on that change already carries the new date.
-    slider.addEventListener("input", function () { field.value = months[Number(slider.value)]; });
+    slider.addEventListener("input", function () {
+      field.value = new Date(first + Number(slider.value) * DAY).toISOString().slice(0, 10);
+    });
     field.addEventListener("change", syncSlider);
+  }
+
+  // "A year ago" and "Today" set the date in one click. (Without JavaScript they submit
+  // the form themselves.)
+  function bindJumps() {
+    var field = document.getElementById("as-of");
+    var buttons = document.querySelectorAll("#map-filters .as-of-jump");
+    Array.prototype.forEach.call(buttons, function (button) {
+      if (!field || bound.has(button)) { return; }
+      bound.add(button);
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        field.value = button.value;
+        field.dispatchEvent(new CustomEvent("change", { bubbles: true, detail: "settled" }));
+      });
+    });
+  }
+
+  // "More filters (n)": how many of the folded filters are set, kept current as they change.
+  function countFolded() {
+    var folded = document.querySelector("#map-filters .more-filters");
+    if (!folded) { return; }
+    var set = 0;
+    Array.prototype.forEach.call(folded.querySelectorAll("select, input"), function (input) {
+      if (input.tagName === "SELECT" ? input.selectedIndex > 0 : input.value) { set += 1; }
+    });
+    folded.querySelector("summary").textContent = "More filters" + (set ? " (" + set + ")" : "");
+    if (set) { folded.dataset.set = String(set); } else { delete folded.dataset.set; }
   }
 
   // A date typed digit by digit fires "change" at every complete date: only the last of a
@@ -74,10 +123,14 @@
     });
   }
 
-  function init() { bindSlider(); bindDates(); draw(); }
+  function init() { bindSlider(); bindJumps(); bindDates(); countFolded(); draw(); }
 
   document.addEventListener("DOMContentLoaded", init);
-  document.addEventListener("htmx:afterSettle", draw);
+  // On the swap, not the settle (htmx settles 20 ms later): the chart is redrawn sooner.
+  document.addEventListener("htmx:afterSwap", draw);
+  document.addEventListener("change", function (event) {
+    if (event.target.closest && event.target.closest(".more-filters")) { countFolded(); }
+  });
   // Back and forward restore the page from htmx's history cache: redraw what it restored.
   document.addEventListener("htmx:historyRestore", init);
   window.addEventListener("resize", function () {

@@ -123,3 +123,81 @@ def test_trails_and_table_sort(signed_in, live_server, artifacts_dir):
     page.select_option("select[name=sector]", "Legal")
     expect(page).to_have_url(re.compile(r"sector=Legal"))
     assert "sort=x" in page.url
+
+
+@pytest.mark.parametrize("width,height", [(1440, 900), (1280, 720)])
+def test_the_whole_chart_is_on_the_first_screen(
+    signed_in, live_server, artifacts_dir, width, height
+):
+    """Axes, the four quadrant names and the legend (the boundary lines' among it) are in
+    the viewport without scrolling, and so is the boundary in words."""
+    from assessments import scoring
+
+    page, _ = signed_in
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("#map-chart .main-svg")
+    page.screenshot(path=str(artifacts_dir / f"map-first-screen-{width}x{height}.png"))
+    assert page.evaluate("window.scrollY") == 0
+    chart = page.locator("#map-chart")
+    parts = {
+        "x-axis title": chart.locator(".xtitle"),
+        "y-axis title": chart.locator(".ytitle"),
+        "legend": chart.locator(".legend"),
+        "boundary in the legend": chart.locator(".legend .traces").filter(has_text="boundary"),
+        "boundary in words": page.locator("#boundary-words"),
+    }
+    for quadrant in scoring.QUADRANTS:
+        name = scoring.DEFAULT_QUADRANT_LABELS[quadrant]
+        parts[name] = chart.locator(".annotation-text").filter(has_text=re.compile(f"^{name}$"))
+    for what, locator in parts.items():
+        expect(locator.first, what).to_be_visible()
+        box = locator.first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (what, box)
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (what, box)
+    words = page.locator("#boundary-words").inner_text()
+    assert "rising 8 a year: below the line, general models do the work" in words
+
+
+def test_the_slider_moves_by_day_and_a_year_ago_is_one_click(signed_in, live_server):
+    page, _ = signed_in
+    today = selectors.today()
+    year_ago = today.replace(year=today.year - 1)
+    page.click("button.as-of-jump:text('A year ago')")
+    expect(page).to_have_url(re.compile(f"as_of={year_ago.isoformat()}"))
+    expect(page.locator("#map-summary")).to_contain_text(f"As of {year_ago.day} {year_ago:%b %Y}")
+    # One step of the slider is one day, and the date field shows it.
+    slider = page.locator("#as-of-slider")
+    days = int(slider.input_value())
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    day_before = year_ago - timedelta(days=1)
+    assert int(slider.input_value()) == days - 1
+    assert page.locator("#as-of").input_value() == day_before.isoformat()
+    expect(page).to_have_url(re.compile(f"as_of={day_before.isoformat()}"))
+
+
+def test_table_pages_and_sorts_without_redrawing_the_chart(signed_in, live_server, monkeypatch):
+    from assessments.views import map as map_views
+
+    monkeypatch.setattr(map_views, "TABLE_PAGE", 4)
+    page, _ = signed_in
+    page.goto(f"{live_server.url}/?sort=-x")
+    page.wait_for_selector("#map-chart .main-svg")
+    page.evaluate("window.__chart = document.querySelector('#map-chart .main-svg')")
+    first = table_names(page)
+    assert len(first) == 4
+    page.click("#map-table .table-pager a[rel=next]")
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.locator("#map-table .table-pager")).to_contain_text("Rows 5–8 of 11")
+    assert not set(table_names(page)) & set(first)
+    # The chart was left as it was (the table's links swap the table only).
+    assert page.evaluate("window.__chart === document.querySelector('#map-chart .main-svg')")
+    page.click("#map-table th a:text('Company')")
+    expect(page).to_have_url(re.compile(r"sort=name"))
+    assert "page=" not in page.url
+    assert table_names(page) == sorted(table_names(page), key=str.lower)
+    # A filter change afterwards keeps the new order.
+    page.select_option("select[name=quadrant]", "untrainable")
+    expect(page).to_have_url(re.compile(r"quadrant=untrainable"))
+    assert "sort=name" in page.url

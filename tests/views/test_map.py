@@ -202,15 +202,86 @@ def test_portfolio_url_still_lists_companies(client, partner):
     assert "Listed" in client.get(reverse("portfolio")).content.decode()
 
 
-def test_a_long_table_is_cut_and_says_so(client, partner, monkeypatch):
+def table_names(html: str) -> list[str]:
+    table = html.split('id="map-table"')[1]
+    return [row.split("<td>")[1].split("</td>")[0] for row in table.split("<tr data-company")[1:]]
+
+
+def test_the_table_pages_in_the_chosen_order_and_the_chart_keeps_every_point(
+    client, partner, monkeypatch
+):
     from assessments.views import map as map_views
 
-    monkeypatch.setattr(map_views, "TABLE_LIMIT", 2)
+    monkeypatch.setattr(map_views, "TABLE_PAGE", 2)
+    build_portfolio(partner.fund, 5)  # check sizes grow with the number
+    client.force_login(partner.user)
+    name = f"Co {partner.fund.pk}-{{}}".format
+    first = client.get(reverse("home"), {"sort": "-size"}, **HTMX).content.decode()
+    assert table_names(first) == [name(4), name(3)]
+    assert "Rows 1–2 of 5" in first and "page 1 of 3" in first
+    payload = first.split('id="map-figure" type="application/json">')[1].split("</script>")[0]
+    bubbles = [t for t in json.loads(payload)["data"] if t.get("mode") == "markers" and "ids" in t]
+    assert sum(len(t["x"]) for t in bubbles) == 5
+    # The next page is a plain link that keeps the order; it works without JavaScript too.
+    next_url = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert "sort=-size" in next_url and "page=2" in next_url
+    second = client.get(reverse("home") + next_url.replace("&amp;", "&")).content.decode()
+    assert "<html" in second and table_names(second) == [name(2), name(1)]
+    last = client.get(reverse("home"), {"sort": "-size", "page": 3}).content.decode()
+    assert table_names(last) == [name(0)] and 'rel="next"' not in last
+    # A page past the end shows the last page; an unreadable one the first.
+    assert table_names(
+        client.get(reverse("home"), {"sort": "-size", "page": 99}).content.decode()
+    ) == [name(0)]
+    assert table_names(
+        client.get(reverse("home"), {"sort": "-size", "page": "x"}).content.decode()
+    ) == [name(4), name(3)]
+
+
+def test_sort_links_start_again_at_the_first_page(client, partner, monkeypatch):
+    from assessments.views import map as map_views
+
+    monkeypatch.setattr(map_views, "TABLE_PAGE", 2)
+    build_portfolio(partner.fund, 5)
+    client.force_login(partner.user)
+    page = client.get(reverse("home"), {"sort": "-size", "page": 2, "sector": "Legal"})
+    html = page.content.decode()
+    links = [
+        chunk.split('"')[0] for chunk in html.split('id="map-table"')[1].split('<a href="')[1:]
+    ]
+    sort_links = [link for link in links if "sort=" in link and "page=" not in link]
+    assert len(sort_links) == len(map_views.TABLE_COLUMNS)
+    assert all("sector=Legal" in link for link in sort_links)
+
+
+def test_the_tables_own_links_swap_only_the_table(client, partner):
     build_portfolio(partner.fund, 3)
     client.force_login(partner.user)
-    page = client.get(reverse("home"), {"sort": "-size"}, **HTMX).content.decode()
-    assert "first 2 of 3 rows" in page
-    assert f"Co {partner.fund.pk}-0" not in page.split("map-table")[1]
+    response = client.get(
+        reverse("home"), {"sort": "x"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="map-table"
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="map-table"')
+    assert 'id="map-figure"' not in html and 'id="map-region"' not in html
+    assert 'name="sort" value="x"' in html  # later filter changes keep this order
+    assert "HX-Target" in response["Vary"]
+
+
+def test_the_boundary_is_explained_in_words_from_the_active_rubric(client, partner):
+    from assessments import scoring, selectors
+
+    build_portfolio(partner.fund, 1)
+    client.force_login(partner.user)
+    rubric = selectors.active_rubric_version().to_rubric()
+    level = round(scoring.boundary_at(selectors.today(), rubric))
+    html = client.get(reverse("home"), **HTMX).content.decode()
+    words = html.split('id="boundary-words">')[1].split("</span>")[0]
+    k = f"{rubric.proprietary_weight:g}"
+    drift = f"{rubric.boundary_drift_per_year:g}"
+    assert f"x + {k}·y = {level} today, rising {drift} a year" in words
+    assert "below the line, general models do the work" in words
+    past = client.get(reverse("home"), {"as_of": "2025-06-01"}, **HTMX).content.decode()
+    assert "on 1 Jun 2025, rising" in past
 
 
 def test_table_and_chart_show_the_same_numbers(client, partner):
@@ -224,17 +295,80 @@ def test_table_and_chart_show_the_same_numbers(client, partner):
     assert xs and all(f'<td class="num">{x}</td>' in table for x in xs)
 
 
-def test_slider_months_run_from_the_users_earliest_evidence_to_today(partner):
+def test_the_slider_runs_by_day_from_the_users_earliest_evidence_to_today(client, partner):
+    from assessments import selectors
+
     mine = TaskFactory(company__fund=partner.fund)
     EvidenceFactory(task=mine, observed_on=date(2025, 11, 17))
     EvidenceFactory(task=mine, observed_on=date(2026, 2, 3))
     # Another fund's older evidence must not stretch the slider (nor reveal it exists).
     EvidenceFactory(observed_on=date(2020, 1, 1))
-    months = map_selectors.evidence_months(partner.user)
-    assert months[0] == date(2025, 11, 1)
-    assert months[-1] == map_selectors.selectors.today().replace(day=1)
-    assert len(months) == len(set(months)) and months == sorted(months)
+    assert map_selectors.first_evidence_day(partner.user) == date(2025, 11, 17)
+    client.force_login(partner.user)
+    html = client.get(reverse("home")).content.decode()
+    slider = html.split('id="as-of-slider"')[1].split(">")[0]
+    days = (selectors.today() - date(2025, 11, 17)).days
+    assert f'max="{days}"' in slider and 'step="1"' in slider
+    assert 'data-first="2025-11-17"' in slider
 
 
-def test_no_evidence_means_no_slider_months(partner):
-    assert map_selectors.evidence_months(partner.user) == []
+def test_a_year_ago_is_one_click(client, partner):
+    from assessments import selectors
+
+    CompanyFactory(fund=partner.fund)
+    client.force_login(partner.user)
+    html = client.get(reverse("home")).content.decode()
+    today = selectors.today()
+    year_ago = (
+        today.replace(year=today.year - 1)
+        if (today.month, today.day) != (2, 29)
+        else today.replace(year=today.year - 1, day=28)
+    )
+    assert f'name="as_of" value="{year_ago.isoformat()}"' in html
+    assert ">A year ago</button>" in html
+
+
+def test_no_evidence_means_no_slider(client, partner):
+    assert map_selectors.first_evidence_day(partner.user) is None
+    CompanyFactory(fund=partner.fund)
+    client.force_login(partner.user)
+    assert 'id="as-of-slider"' not in client.get(reverse("home")).content.decode()
+
+
+def test_static_files_are_hashed_compressed_and_cached_for_ever_once_collected(
+    client, tmp_path, settings
+):
+    """collectstatic's copies are linked by hashed names and served gzip/brotli-compressed,
+    cached immutably; before collectstatic, or once the source is edited, the plain name is
+    linked and served fresh from the source."""
+    from django.core.management import call_command
+    from django.templatetags.static import static
+    from django.test import Client
+
+    source = tmp_path / "src"
+    (source / "js").mkdir(parents=True)
+    script = source / "js" / "chart.js"
+    script.write_text("/* a chart */\n" + "var point = [1, 2, 3];\n" * 400)
+    settings.STATICFILES_DIRS = [source]
+    settings.STATICFILES_FINDERS = [
+        "django.contrib.staticfiles.finders.FileSystemFinder",
+        "moatapp.staticfiles.CollectedFinder",
+    ]
+    settings.STATIC_ROOT = tmp_path / "collected"
+    assert static("js/chart.js") == "/static/js/chart.js"  # not collected yet
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    settings.STATIC_ROOT = tmp_path / "collected"  # a fresh storage reads the new manifest
+    hashed = static("js/chart.js")
+    assert hashed.startswith("/static/js/chart.") and hashed != "/static/js/chart.js"
+    fresh = Client()
+    for encoding in ("br", "gzip"):
+        response = fresh.get(hashed, HTTP_ACCEPT_ENCODING=encoding)
+        assert response.status_code == 200
+        assert response["Content-Encoding"] == encoding
+        assert "immutable" in response["Cache-Control"]
+    plain = fresh.get("/static/js/chart.js")
+    assert plain.status_code == 200 and "immutable" not in plain["Cache-Control"]
+
+    script.write_text("/* edited */\n")
+    assert static("js/chart.js") == "/static/js/chart.js"
