@@ -220,7 +220,9 @@ def test_the_table_pages_in_the_chosen_order_and_the_chart_keeps_every_point(
     assert table_names(first) == [name(4), name(3)]
     assert "Rows 1–2 of 5" in first and "page 1 of 3" in first
     payload = first.split('id="map-figure" type="application/json">')[1].split("</script>")[0]
-    bubbles = [t for t in json.loads(payload)["data"] if t.get("mode") == "markers" and "ids" in t]
+    bubbles = [
+        t for t in json.loads(payload)["data"] if t.get("mode") == "markers" and "customdata" in t
+    ]
     assert sum(len(t["x"]) for t in bubbles) == 5
     # The next page is a plain link that keeps the order; it works without JavaScript too.
     next_url = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
