@@ -232,6 +232,19 @@ def parse_review_filters(query: QueryDict) -> review_selectors.QueueFilters:
     )
 
 
+class AuditFilterForm(forms.Form):
+    """The audit trail's query string; anything unreadable is ignored."""
+
+    company = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    person = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    @classmethod
+    def parse(cls, query: QueryDict) -> dict:
+        form = cls(query)
+        form.is_valid()
+        return {name: form.cleaned_data.get(name) for name in cls.base_fields}
+
+
 def evidence_form_for(task_id: int, data=None, *, focus: bool = False, **kwargs) -> EvidenceForm:
     """The evidence form of one task: ids unique on a page with many tasks. With focus, the
     page's script puts the cursor on the first field in error, or on the factor after a save,

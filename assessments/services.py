@@ -85,6 +85,7 @@ def _evidence_insert(*, task: Task, author, verified_by, **fields) -> Evidence:
         evidence.verified_at = timezone.now()
         evidence.verified_version = evidence.content_version
     evidence.full_clean(validate_unique=False)
+    evidence._history_user = author
     evidence.save()
     recompute.task_inputs_changed(task_id=task.id)
     return evidence

@@ -23,7 +23,7 @@ from ..models import (
     Task,
     TaskSnapshot,
 )
-from . import active_rubric_version, today
+from . import active_rubric_version, audit, today
 
 # --- Company pages and the review queue --------------------------------------------------
 
@@ -198,39 +198,45 @@ def company_page(
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One saved change of a record: who, when, what kind, and the fields before and after."""
+    """One saved change of a record: who, when, what kind, and the fields before and after
+    in words."""
 
     who: str
     when: object
     kind: str
-    changes: list[tuple[str, object, object]]
-
-
-HISTORY_KINDS = {"+": "created", "~": "changed", "-": "deleted"}
+    changes: list[audit.Change]
 
 
 def _history_entries(records) -> list[HistoryEntry]:
-    """Entries for one record's saved versions (oldest first in), newest first out."""
-    # Imported here: services imports this module.
+    """Entries for one record's saved versions (oldest first in), newest first out. A
+    verification says which version of the content it covers."""
     from ..models import EVIDENCE_FIELDS
 
-    entries = []
+    records = list(records)
+    raw = []
     previous = None
     for record in records:
         if previous is None:
-            changes = [(name, None, getattr(record, name)) for name in EVIDENCE_FIELDS]
+            raw.append([(name, None, getattr(record, name)) for name in EVIDENCE_FIELDS])
         else:
-            delta = record.diff_against(previous, excluded_fields=["updated_at", "version"])
-            changes = [(c.field, c.old, c.new) for c in delta.changes]
-        entries.append(
-            HistoryEntry(
-                who=record.history_user.get_username() if record.history_user else "system",
-                when=record.history_date,
-                kind=HISTORY_KINDS.get(record.history_type, record.history_type),
-                changes=changes,
-            )
-        )
+            raw.append(audit._raw_changes(record, previous))
         previous = record
+    users = audit.user_names(
+        v
+        for changes in raw
+        for name, old, new in changes
+        if name in audit.USER_FIELDS
+        for v in (old, new)
+    )
+    entries = [
+        HistoryEntry(
+            who=record.history_user.get_username() if record.history_user else "system",
+            when=record.history_date,
+            kind=audit._action("evidence", record, changes),
+            changes=audit.changes_in_words(changes, users),
+        )
+        for record, changes in zip(records, raw, strict=True)
+    ]
     return entries[::-1]
 
 
