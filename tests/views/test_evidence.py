@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments import directions, scoring, selectors, services
-from assessments.charts import screen as screen_charts
 from assessments.models import Company, Evidence, Task
 from assessments.selectors import company as company_selectors
 from tests.factories import EvidenceFactory, MembershipFactory, TaskFactory
@@ -33,15 +32,6 @@ def partner(associate):
 @pytest.fixture
 def task(associate):
     return TaskFactory(company__fund=associate.fund, company__name="Lexbench", name="Review")
-
-
-@pytest.fixture
-def rescored(django_capture_on_commit_callbacks):
-    def run(write, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write(*args, **kwargs)
-
-    return run
 
 
 def note(task, author, **fields):

@@ -193,17 +193,6 @@ def test_nav_badge_counts_a_partners_unread_alerts(client, partner, task):
     assert re.search(r'id="nav-review-badge"[^>]*hidden[^>]*>0<', queue(client, partner))
 
 
-@pytest.fixture
-def rescored(django_capture_on_commit_callbacks):
-    """Runs a write, then the re-scores it enqueued for after its commit."""
-
-    def run(write, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write(*args, **kwargs)
-
-    return run
-
-
 def test_send_back_stops_counting_rescores_and_a_revision_returns_it(
     client, partner, task, rescored
 ):
