@@ -233,7 +233,7 @@ def _subject(kind: str, record, names: dict, users: dict[int, str]) -> tuple[str
     tasks, companies = names["tasks"], names["companies"]
     if kind == "membership":
         who = users.get(record.user_id, "a removed user")
-        return "", "", f"{who} as {record.role}"
+        return "", "", f"{who} ({record.role})"
     if kind == "company":
         return companies.get(record.id, record.name), "", "company"
     if kind == "task":
