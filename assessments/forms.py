@@ -132,7 +132,6 @@ class EvidenceForm(forms.Form):
             }
         ),
         error_messages={"invalid": "Type the date as YYYY-MM-DD, for example 2026-03-14."},
-        help_text="YYYY-MM-DD",
     )
     source = forms.CharField(max_length=500, required=False)
     note = forms.CharField(
