@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 
-from . import scoring, selectors, services
+from . import directions, scoring, selectors, services
 from .models import (
     EARLIEST_OBSERVED_ON,
     MAX_TASK_WEIGHT,
@@ -24,6 +26,7 @@ from .models import (
     Task,
 )
 from .selectors import map as map_selectors
+from .selectors import review as review_selectors
 from .text import clean_text
 
 AXIS_NAMES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
@@ -186,7 +189,22 @@ class EvidenceForm(forms.Form):
         help_text="1 says little, 5 says a lot",
     )
     confidence = forms.ChoiceField(choices=Confidence.choices, initial=Confidence.MEDIUM)
-    observed_on = ObservedOnField(widget=forms.DateInput(attrs={"type": "date"}))
+    # One text field, one tab stop: typed as YYYY-MM-DD (the page adds a picker button
+    # outside the tab order). A date input would take a stop per part of the date.
+    observed_on = ObservedOnField(
+        input_formats=["%Y-%m-%d"],
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "YYYY-MM-DD",
+                "inputmode": "numeric",
+                "pattern": r"\d{4}-\d{2}-\d{2}",
+                "autocomplete": "off",
+                "size": "10",
+                "data-date-text": "true",
+            }
+        ),
+        error_messages={"invalid": "Type the date as YYYY-MM-DD, for example 2026-03-14."},
+    )
     source = OneLineField(max_length=500, required=False)
     note = FreeTextField(
         max_length=NOTE_MAX_CHARS,
@@ -195,11 +213,34 @@ class EvidenceForm(forms.Form):
         help_text="Markdown. Ctrl+Enter saves.",
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # A one-time token per rendered form: a double click or a retried request stores one note.
+    submission = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    # What stays as last chosen after a save, per user and task page (the rest of a call's
+    # notes usually share them); the note clears.
+    STICKY_FIELDS = ("source", "strength", "confidence")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["observed_on"].initial = selectors.today()
-        self.fields["observed_on"].widget.attrs["max"] = selectors.today().isoformat()
+        self.fields["submission"].initial = uuid.uuid4()
+        self.fields["factor"].widget.attrs["data-direction-factor"] = "true"
+        self.fields["stance"].widget.attrs["data-direction-stance"] = "true"
+
+    def direction(self) -> str:
+        """Which way the note as filled in pushes, in words (the script keeps it current)."""
+        factor = self["factor"].value() or scoring.FACTORS[0].code
+        try:
+            stance = int(self["stance"].value() or scoring.SUPPORTS)
+        except (TypeError, ValueError):
+            stance = scoring.SUPPORTS
+        if factor not in scoring.FACTORS_BY_CODE or stance not in (-1, 1):
+            return ""
+        return directions.describe(factor, stance)
+
+    def sticky(self) -> dict:
+        """The values a saved form hands to the next one."""
+        return {name: self.cleaned_data[name] for name in self.STICKY_FIELDS}
 
     def clean_observed_on(self):
         observed_on = self.cleaned_data["observed_on"]
@@ -208,11 +249,72 @@ class EvidenceForm(forms.Form):
         return observed_on
 
     def evidence_fields(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("version", "submission")}
 
 
 class SendBackForm(forms.Form):
     comment = FreeTextField(max_length=2000, required=False)
+
+
+class ContradictionForm(forms.Form):
+    """A partner's answer to a contradiction: which side is superseded, or both mixed."""
+
+    task = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    factor = forms.ChoiceField(choices=[(f.code, f.code) for f in scoring.FACTORS])
+    resolution = forms.ChoiceField(
+        choices=[
+            (services.SUPERSEDE_SUPPORTS, "The supporting notes are superseded"),
+            (services.SUPERSEDE_CONTRADICTS, "The contradicting notes are superseded"),
+            (services.MIXED, "Genuinely mixed: both stand"),
+        ]
+    )
+    comment = forms.CharField(max_length=2000, required=False)
+
+    def clean(self):
+        data = super().clean()
+        superseding = data.get("resolution") in (
+            services.SUPERSEDE_SUPPORTS,
+            services.SUPERSEDE_CONTRADICTS,
+        )
+        if superseding and not (data.get("comment") or "").strip():
+            self.add_error("comment", "Say why that side is superseded: the comment stays with it.")
+        return data
+
+
+class ReviewQueueForm(forms.Form):
+    """The review queue's query string; anything unreadable falls back to the default."""
+
+    tab = forms.ChoiceField(required=False, choices=review_selectors.TABS)
+    fund = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    company = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    sort = forms.ChoiceField(required=False, choices=review_selectors.SORTS)
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**9)
+
+
+def parse_review_filters(query: QueryDict) -> review_selectors.QueueFilters:
+    form = ReviewQueueForm(query)
+    form.is_valid()
+    data = form.cleaned_data
+    return review_selectors.QueueFilters(
+        tab=data.get("tab") or None,
+        fund=data.get("fund"),
+        company=data.get("company"),
+        sort=data.get("sort") or review_selectors.BY_IMPACT,
+        page=data.get("page") or 1,
+    )
+
+
+class AuditFilterForm(forms.Form):
+    """The audit trail's query string; anything unreadable is ignored."""
+
+    company = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    person = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    @classmethod
+    def parse(cls, query: QueryDict) -> dict:
+        form = cls(query)
+        form.is_valid()
+        return {name: form.cleaned_data.get(name) for name in cls.base_fields}
 
 
 def evidence_form_for(task_id: int, data=None, *, focus: bool = False, **kwargs) -> EvidenceForm:

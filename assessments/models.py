@@ -244,6 +244,12 @@ class Task(ScoreFields):
         return self.name
 
 
+class EvidenceQuerySet(models.QuerySet):
+    def counting(self) -> EvidenceQuerySet:
+        """The evidence that counts in the score: not sent back, not superseded."""
+        return self.filter(sent_back_at__isnull=True, superseded_at__isnull=True)
+
+
 class Evidence(models.Model):
     """One dated, sourced observation about a task, speaking to one factor."""
 
@@ -282,11 +288,26 @@ class Evidence(models.Model):
         related_name="verified_evidence",
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    # A verification vouches for one version of the content: the content_version it saw.
+    # An edit of the content moves content_version on, and the verification no longer holds.
+    content_version = models.PositiveIntegerField(default=1)
+    verified_version = models.PositiveIntegerField(null=True, blank=True)
     review_comment = models.TextField(blank=True, validators=[FREE_TEXT])
+    # Sent back by a partner: it stops counting until its author revises it.
+    sent_back_at = models.DateTimeField(null=True, blank=True)
+    # A contradiction resolved by a partner: this side superseded (it stops counting), or
+    # both sides acknowledged as genuinely mixed (they keep counting and leave the queue).
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    mixed_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolution_comment = models.TextField(blank=True, validators=[FREE_TEXT])
+    # The one-time token of the form that created it: a double submit stores one note.
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["observed_day"])
+    history = HistoricalRecords(excluded_fields=["observed_day", "submission_token"])
+
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-observed_on", "-id"]
@@ -338,6 +359,11 @@ class Evidence(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def counts(self) -> bool:
+        """Whether the note counts in the score (the rows EvidenceQuerySet.counting keeps)."""
+        return self.sent_back_at is None and self.superseded_at is None
 
     @property
     def factor_info(self) -> scoring.Factor:
@@ -631,3 +657,8 @@ EVIDENCE_FIELDS = (
     "source",
     "note",
 )
+
+# The fields whose change is a new version of the content: a verification covers one
+# version, so changing any of these needs a partner's verification again (a corrected
+# source does not change what the note claims).
+EVIDENCE_CONTENT_FIELDS = ("factor", "stance", "strength", "confidence", "observed_on", "note")

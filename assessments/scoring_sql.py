@@ -57,7 +57,8 @@ def contribution_sql(as_of: date, rubric: scoring.Rubric) -> tuple[str, list]:
             FROM {table} e
             JOIN factor_weight f ON f.code = e.factor
             JOIN confidence_value c ON c.level = e.confidence
-            WHERE e.observed_day <= %s {{task_filter}}
+            WHERE e.observed_day <= %s
+              AND e.sent_back_at IS NULL AND e.superseded_at IS NULL {{task_filter}}
         )"""
     day = as_of.toordinal()
     return sql, [*params, 5.0, float(rubric.unverified_weight), 1.0, 0.5, day, day]

@@ -11,18 +11,21 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from . import access, recompute
 from .models import (
+    EVIDENCE_CONTENT_FIELDS,
     EVIDENCE_FIELDS,
     Company,
     Evidence,
     Membership,
     Role,
     RubricVersion,
+    Stance,
     Task,
 )
 
@@ -38,17 +41,59 @@ class ConflictError(Exception):
         self.current = current
 
 
+class DuplicateSubmission(Exception):
+    """The form that carried this token has already stored its note."""
+
+    def __init__(self, evidence: Evidence):
+        super().__init__("This note was already saved.")
+        self.evidence = evidence
+
+
+def evidence_create(
+    *, task: Task, author, verified_by=None, submission_token=None, **fields
+) -> Evidence:
+    """Record one evidence row, mark its task stale and enqueue the recompute after commit.
+
+    With a submission token a second identical submit (a double click, a retried request)
+    raises DuplicateSubmission with the note the first one stored: the unique token is
+    checked by the database, so two submits at the same instant still store one note.
+    """
+    if submission_token is not None:
+        existing = Evidence.objects.filter(submission_token=submission_token).first()
+        if existing is not None:
+            raise DuplicateSubmission(existing)
+    try:
+        return _evidence_insert(
+            task=task,
+            author=author,
+            verified_by=verified_by,
+            submission_token=submission_token,
+            **fields,
+        )
+    except IntegrityError:
+        existing = Evidence.objects.filter(submission_token=submission_token).first()
+        if submission_token is None or existing is None:
+            raise
+        raise DuplicateSubmission(existing) from None
+
+
 @transaction.atomic
-def evidence_create(*, task: Task, author, verified_by=None, **fields) -> Evidence:
-    """Record one evidence row, mark its task stale and enqueue the recompute after commit."""
+def _evidence_insert(*, task: Task, author, verified_by, **fields) -> Evidence:
     evidence = Evidence(task=task, author=author, **fields)
     if verified_by is not None:
         evidence.verified_by = verified_by
         evidence.verified_at = timezone.now()
-    evidence.full_clean()
+        evidence.verified_version = evidence.content_version
+    evidence.full_clean(validate_unique=False)
+    evidence._history_user = author
     evidence.save()
     recompute.task_inputs_changed(task_id=task.id)
     return evidence
+
+
+def _partner_of(user, evidence: Evidence) -> bool:
+    fund_id = Task.objects.filter(pk=evidence.task_id).values_list("company__fund_id", flat=True)
+    return access.can(user, access.VERIFY_EVIDENCE, fund_id.get())
 
 
 @transaction.atomic
@@ -56,17 +101,34 @@ def evidence_update(*, evidence: Evidence, editor, expected_version: int, **fiel
     """Edit evidence if nobody saved it since expected_version; else raise ConflictError.
 
     The row is locked while the version is compared, so two saves from the same
-    version cannot both pass.
+    version cannot both pass. A change of the content (EVIDENCE_CONTENT_FIELDS) is a new
+    version of it: a verification covered the old one, so it is cleared and the note
+    returns to the review queue, unless the editor is a partner of the fund, whose own
+    edit is verified by them at the new version. Any edit answers a send-back: the note
+    counts again, pending.
     """
     current = Evidence.objects.select_for_update().get(pk=evidence.pk)
     if current.version != expected_version:
         raise ConflictError(current)
+    changed = False
     for name, value in fields.items():
         if name in EVIDENCE_FIELDS:
+            if name in EVIDENCE_CONTENT_FIELDS and getattr(current, name) != value:
+                changed = True
             setattr(current, name, value)
-    # An edit answers a partner's send-back: the evidence returns to the review queue.
     current.review_comment = ""
-    current.full_clean()
+    current.sent_back_at = None
+    if changed:
+        current.content_version += 1
+        if current.is_verified and _partner_of(editor, current):
+            current.verified_by = editor
+            current.verified_at = timezone.now()
+            current.verified_version = current.content_version
+        else:
+            current.verified_by = None
+            current.verified_at = None
+            current.verified_version = None
+    current.full_clean(validate_unique=False)
     current.version += 1
     current._history_user = editor
     current.save()
@@ -85,17 +147,84 @@ def evidence_delete(*, evidence: Evidence, user) -> None:
 
 @transaction.atomic
 def evidence_verify(*, evidence: Evidence, partner) -> Evidence:
-    """A partner vouches for the evidence: it now counts in full."""
+    """A partner vouches for the evidence as it reads now: it counts in full."""
     # A locked read, not an F() increment: the history record needs the new version's value.
     evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
     evidence.verified_by = partner
     evidence.verified_at = timezone.now()
+    evidence.verified_version = evidence.content_version
     evidence.review_comment = ""
+    evidence.sent_back_at = None
     evidence.version += 1
     evidence._history_user = partner
-    evidence.save(update_fields=["verified_by", "verified_at", "review_comment", "version"])
+    evidence.save(
+        update_fields=[
+            "verified_by",
+            "verified_at",
+            "verified_version",
+            "review_comment",
+            "sent_back_at",
+            "version",
+            "updated_at",
+        ]
+    )
     recompute.task_inputs_changed(task_id=evidence.task_id)
     return evidence
+
+
+@transaction.atomic
+def evidence_send_back(*, evidence: Evidence, partner, comment: str) -> Evidence:
+    """A partner returns evidence to its author with a comment. It stops counting in the
+    score (the task is re-scored now) until its author revises it (evidence_update)."""
+    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    evidence.review_comment = comment.strip() or "Sent back for revision."
+    evidence.sent_back_at = timezone.now()
+    evidence.verified_by = None
+    evidence.verified_at = None
+    evidence.verified_version = None
+    evidence.version += 1
+    evidence._history_user = partner
+    evidence.save()
+    recompute.task_inputs_changed(task_id=evidence.task_id)
+    return evidence
+
+
+# The two answers to a contradiction (evidence both for and against one factor of a task).
+SUPERSEDE_SUPPORTS = "supersede_supports"
+SUPERSEDE_CONTRADICTS = "supersede_contradicts"
+MIXED = "mixed"
+RESOLUTIONS = (SUPERSEDE_SUPPORTS, SUPERSEDE_CONTRADICTS, MIXED)
+
+
+@transaction.atomic
+def contradiction_resolve(*, task: Task, factor: str, partner, resolution: str, comment: str):
+    """A partner resolves a contradiction: one side superseded (it stops counting and the
+    task is re-scored), or both acknowledged as genuinely mixed (both keep counting; the
+    pair leaves the queue until new evidence joins it). Returns how many rows changed."""
+    access.require(partner, access.VERIFY_EVIDENCE, task.company.fund_id)
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"Unknown resolution {resolution!r}.")
+    rows = Evidence.objects.counting().select_for_update().filter(task=task, factor=factor)
+    if resolution == SUPERSEDE_SUPPORTS:
+        rows = rows.filter(stance=Stance.SUPPORTS)
+    elif resolution == SUPERSEDE_CONTRADICTS:
+        rows = rows.filter(stance=Stance.CONTRADICTS)
+    now = timezone.now()
+    changed = 0
+    # One by one, not update(): each row's change goes to the audit trail.
+    for row in rows:
+        if resolution == MIXED:
+            row.mixed_acknowledged_at = now
+        else:
+            row.superseded_at = now
+        row.resolution_comment = comment.strip()
+        row.version += 1
+        row._history_user = partner
+        row.save()
+        changed += 1
+    if changed and resolution != MIXED:
+        recompute.task_inputs_changed(task_id=task.pk)
+    return changed
 
 
 # --- Rubric -------------------------------------------------------------------------------
@@ -296,9 +425,29 @@ def _history_by(user) -> Iterator[None]:
             context.request = previous
 
 
+class VerifiedEvidenceError(PermissionDenied):
+    """Deleting this would delete evidence partners verified: a partner's decision."""
+
+
+def _require_partner_to_delete_verified(user, fund_id: int, evidence) -> None:
+    """What partners verified is deleted only by a partner, the cascade's included."""
+    if access.can(user, access.VERIFY_EVIDENCE, fund_id):
+        return
+    verified = evidence.filter(verified_at__isnull=False).count()
+    if verified:
+        raise VerifiedEvidenceError(
+            f"{verified} note{'s' if verified != 1 else ''} here "
+            f"{'are' if verified != 1 else 'is'} verified by partners: only a partner may "
+            "delete them."
+        )
+
+
 @transaction.atomic
 def company_delete(*, company: Company, user) -> None:
     """Delete a company with its tasks, evidence and snapshots."""
+    _require_partner_to_delete_verified(
+        user, company.fund_id, Evidence.objects.filter(task__company=company)
+    )
     company._history_user = user
     with _history_by(user):
         company.delete()
@@ -331,22 +480,12 @@ def task_update(*, task: Task, user, **fields) -> Task:
 def task_delete(*, task: Task, user) -> None:
     """Delete a task and its evidence, and re-score its company without it."""
     company_id = task.company_id
+    fund_id = Company.objects.filter(pk=company_id).values_list("fund_id", flat=True).get()
+    _require_partner_to_delete_verified(user, fund_id, Evidence.objects.filter(task=task))
     task._history_user = user
     with _history_by(user):
         task.delete()
     recompute.rescore_company_after_commit(company_id)
-
-
-@transaction.atomic
-def evidence_send_back(*, evidence: Evidence, partner, comment: str) -> Evidence:
-    """A partner returns evidence to its author with a comment; it leaves the review queue
-    until it is edited (evidence_update clears the comment)."""
-    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
-    evidence.review_comment = comment.strip() or "Sent back for revision."
-    evidence.version += 1
-    evidence._history_user = partner
-    evidence.save(update_fields=["review_comment", "version"])
-    return evidence
 
 
 def alerts_mark_read(*, alerts, user) -> int:

@@ -90,4 +90,9 @@ urlpatterns = [
     ),
     path("review/alerts/<int:pk>/read/", review.alert_read, name="alert_read"),
     path("review/alerts/read/", review.alerts_read_all, name="alerts_read_all"),
+    path(
+        "review/contradictions/resolve/",
+        review.contradiction_resolve,
+        name="contradiction_resolve",
+    ),
 ]

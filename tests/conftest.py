@@ -49,6 +49,18 @@ def jobs_run_inline():
 
 
 @pytest.fixture
+def rescored(django_capture_on_commit_callbacks):
+    """Runs a write, then the re-scores it enqueued for after its commit (a test's
+    transaction never commits)."""
+
+    def run(write, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return write(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
 def redis_broker():
     need(port_open(TEST_BROKER_URL, 6379), f"no Redis at {TEST_BROKER_URL}")
     return TEST_BROKER_URL

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Min, Prefetch
+from django.db.models import Count, Min, Prefetch, Q
 
-from .. import notes, scoring
+from .. import directions, notes, scoring
 from ..charts import base
 from ..charts import screen as screen_charts
 from ..models import (
@@ -20,7 +20,7 @@ from ..models import (
     Task,
     TaskSnapshot,
 )
-from . import active_rubric_version, today
+from . import active_rubric_version, audit, today
 
 # --- Company pages and the review queue --------------------------------------------------
 
@@ -97,6 +97,52 @@ def history_series(snapshots, names: tuple[str, str]) -> list[base.HistorySeries
     ]
 
 
+def annotate_effects(evidence: list[Evidence], as_of: date, rubric) -> list[Evidence]:
+    """Give each note its effect now in score points on its axis (effect_points, None when it
+    does not count) and which way it pushes in words (direction).
+
+    The same arithmetic as the waterfall: per axis, rows are added largest contribution
+    first on the raw scale, and each row's effect is the change in points it makes; the
+    effects of a task's rows add up to its score minus 50.
+    """
+    contributions = {
+        e.pk: scoring.contribution(e.as_scoring_row(), as_of, rubric) for e in evidence if e.counts
+    }
+    for e in evidence:
+        e.effect_points = None
+        e.effect_axis = e.factor_info.axis
+        e.direction = directions.describe(e.factor, e.stance)
+    for axis in scoring.AXES:
+        rows = sorted(
+            (e for e in evidence if e.counts and e.factor_info.axis == axis),
+            key=lambda e: (-abs(contributions[e.pk]), e.pk),
+        )
+        raw = 0.0
+        for e in rows:
+            before = scoring.axis_score(raw, rubric)
+            raw += contributions[e.pk]
+            e.effect_points = scoring.axis_score(raw, rubric) - before
+    return evidence
+
+
+@dataclass(frozen=True)
+class TaskShare:
+    name: str
+    weight: float
+    share: float | None  # of the scored tasks' total weight; None while Unscored
+
+
+def task_mix(tasks: Iterable[Task]) -> list[TaskShare]:
+    """How the company's tasks combine into its position: the weighted mean of its scored
+    tasks (scoring.score_company), each with its weight and share."""
+    tasks = list(tasks)
+    total = sum(t.weight for t in tasks if t.is_scored)
+    return [
+        TaskShare(t.name, t.weight, t.weight / total if t.is_scored and total > 0 else None)
+        for t in sorted(tasks, key=lambda t: (-t.weight, t.name))
+    ]
+
+
 def company_page(
     company: Company, *, as_of: date | None = None, task_id: int | None = None
 ) -> dict:
@@ -130,13 +176,14 @@ def company_page(
     company_lines = history_series(company_history, ("company x", "company y"))
     views = []
     for task in tasks:
-        evidence = list(task.evidence.all())
+        evidence = annotate_effects(list(task.evidence.all()), as_of, rubric)
         task_lines = history_series(task_history[task.id], ("task x", "task y"))
         views.append(
             TaskView(
                 task=task,
                 evidence=evidence,
-                waterfall=task_waterfall(task, evidence, as_of, rubric),
+                # Sent-back and superseded notes do not count, so they have no bar.
+                waterfall=task_waterfall(task, [e for e in evidence if e.counts], as_of, rubric),
                 history=screen_charts.score_history([*task_lines, *company_lines], marks),
             )
         )
@@ -146,6 +193,7 @@ def company_page(
     )
     return {
         "company": company,
+        "task_mix": task_mix(t.task for t in views) if task_id is None else None,
         "tasks": views,
         "rubric": rubric,
         "as_of": as_of,
@@ -158,39 +206,45 @@ def company_page(
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One saved change of a record: who, when, what kind, and the fields before and after."""
+    """One saved change of a record: who, when, what kind, and the fields before and after
+    in words."""
 
     who: str
     when: object
     kind: str
-    changes: list[tuple[str, object, object]]
-
-
-HISTORY_KINDS = {"+": "created", "~": "changed", "-": "deleted"}
+    changes: list[audit.Change]
 
 
 def _history_entries(records) -> list[HistoryEntry]:
-    """Entries for one record's saved versions (oldest first in), newest first out."""
-    # Imported here: services imports this module.
+    """Entries for one record's saved versions (oldest first in), newest first out. A
+    verification says which version of the content it covers."""
     from ..models import EVIDENCE_FIELDS
 
-    entries = []
+    records = list(records)
+    raw = []
     previous = None
     for record in records:
         if previous is None:
-            changes = [(name, None, getattr(record, name)) for name in EVIDENCE_FIELDS]
+            raw.append([(name, None, getattr(record, name)) for name in EVIDENCE_FIELDS])
         else:
-            delta = record.diff_against(previous, excluded_fields=["updated_at", "version"])
-            changes = [(c.field, c.old, c.new) for c in delta.changes]
-        entries.append(
-            HistoryEntry(
-                who=record.history_user.get_username() if record.history_user else "system",
-                when=record.history_date,
-                kind=HISTORY_KINDS.get(record.history_type, record.history_type),
-                changes=changes,
-            )
-        )
+            raw.append(audit._raw_changes(record, previous))
         previous = record
+    users = audit.user_names(
+        v
+        for changes in raw
+        for name, old, new in changes
+        if name in audit.USER_FIELDS
+        for v in (old, new)
+    )
+    entries = [
+        HistoryEntry(
+            who=record.history_user.get_username() if record.history_user else "system",
+            when=record.history_date,
+            kind=audit._action("evidence", record, changes),
+            changes=audit.changes_in_words(changes, users),
+        )
+        for record, changes in zip(records, raw, strict=True)
+    ]
     return entries[::-1]
 
 
@@ -210,3 +264,37 @@ def task_evidence_history(task: Task) -> list[tuple[int, list[HistoryEntry]]]:
         per_row[record.id].append(record)
     groups = [(evidence_id, _history_entries(rows)) for evidence_id, rows in per_row.items()]
     return sorted(groups, key=lambda group: group[1][0].when, reverse=True)
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What a delete takes with it, for the confirm page (every role sees it)."""
+
+    tasks: int
+    notes: int
+    verified: int
+
+    def sentence(self, kind: str) -> str:
+        """'Deletes 3 tasks and 41 notes, 30 verified by partners.'"""
+
+        def n(count: int, word: str) -> str:
+            return f"{count} {word}{'' if count == 1 else 's'}"
+
+        parts = [n(self.tasks, "task")] if kind == "company" else []
+        parts.append(n(self.notes, "note"))
+        verified = f", {self.verified} verified by partners" if self.verified else ""
+        return f"Deletes {' and '.join(parts)}{verified}."
+
+
+def deletion_summary(*, company: Company | None = None, task: Task | None = None):
+    """Counts of what deleting a company or a task removes: two queries."""
+    if company is not None:
+        evidence = Evidence.objects.filter(task__company=company)
+        tasks = company.tasks.count()
+    else:
+        evidence = Evidence.objects.filter(task=task)
+        tasks = 1
+    counts = evidence.aggregate(
+        notes=Count("id"), verified=Count("id", filter=Q(verified_at__isnull=False))
+    )
+    return DeletionSummary(tasks, counts["notes"], counts["verified"])

@@ -3,6 +3,7 @@ re-scoring; create, edit and delete of companies and tasks."""
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget, trigger_client_event
 
-from .. import access, models, scoring, selectors, services
+from .. import access, directions, models, scoring, selectors, services
 from ..forms import CompanyForm, EvidenceForm, TaskForm, evidence_form_for
 from ..models import Company, Evidence, Fund, Task
 from ..selectors import company as company_selectors
@@ -65,7 +66,35 @@ def _page_context(request: HttpRequest, company: Company, task_id: int | None = 
     return {
         **company_selectors.company_page(company, task_id=task_id),
         **_permissions(request.user, company.fund_id),
+        "directions": directions.table(),
     }
+
+
+def _sticky_key(task_id: int) -> str:
+    return f"evidence-form:{task_id}"
+
+
+def _sticky(request: HttpRequest, task_id: int) -> dict:
+    """Source, strength and confidence as this user last saved them on this task's form."""
+    saved = request.session.get(_sticky_key(task_id))
+    return saved if isinstance(saved, dict) else {}
+
+
+def _remember_sticky(request: HttpRequest, task_id: int, form: EvidenceForm) -> dict:
+    request.session[_sticky_key(task_id)] = form.sticky()
+    return form.sticky()
+
+
+def _full_page(request: HttpRequest, company: Company, bound: dict | None = None, status=200):
+    """The whole company page, each task's evidence form primed with this user's last choices;
+    with bound {task id: form}, those forms as posted (a non-htmx post with errors)."""
+    context = _page_context(request, company)
+    bound = bound or {}
+    for tv in context["tasks"]:
+        tv.form = bound.get(tv.task.pk) or evidence_form_for(
+            tv.task.pk, initial=_sticky(request, tv.task.pk)
+        )
+    return render(request, PAGE, context, status=status)
 
 
 def _fmt(value: float | None) -> str:
@@ -151,11 +180,7 @@ def _after_evidence_change(
 @require_safe
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A company: header, tasks with scores, charts, evidence and the evidence form."""
-    company = _company(request, pk)
-    context = _page_context(request, company)
-    for tv in context["tasks"]:
-        tv.form = evidence_form_for(tv.task.pk)
-    return render(request, PAGE, context)
+    return _full_page(request, _company(request, pk))
 
 
 @login_required
@@ -165,6 +190,7 @@ def company_header(request: HttpRequest, pk: int) -> HttpResponse:
     company = _company(request, pk)
     context = {
         "company": company,
+        "task_mix": company_selectors.task_mix(company.tasks.all()),
         "rubric": selectors.active_rubric_version().to_rubric(),
         **_permissions(request.user, company.fund_id),
     }
@@ -252,12 +278,29 @@ def company_delete(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, access.EDIT_COMPANIES, company.fund_id)
     if request.method == "POST":
         name = company.name
-        services.company_delete(company=company, user=request.user)
+        try:
+            services.company_delete(company=company, user=request.user)
+        except services.VerifiedEvidenceError as refused:
+            return _confirm_delete(request, company, "company", error=str(refused))
         messages.success(request, f"{name} deleted.")
         return redirect("portfolio")
-    return render(
-        request, "assessments/confirm_delete.html", {"object": company, "kind": "company"}
-    )
+    return _confirm_delete(request, company, "company")
+
+
+def _confirm_delete(request: HttpRequest, obj, kind: str, error: str = "") -> HttpResponse:
+    """The confirm page says what goes, for every role; what partners verified needs a
+    partner (refused with 403 and the reason)."""
+    summary = company_selectors.deletion_summary(**{kind: obj})
+    fund_id = obj.fund_id if kind == "company" else obj.company.fund_id
+    may_delete = summary.verified == 0 or access.can(request.user, access.VERIFY_EVIDENCE, fund_id)
+    context = {
+        "object": obj,
+        "kind": kind,
+        "summary": summary.sentence(kind),
+        "may_delete": may_delete,
+        "error": error,
+    }
+    return render(request, "assessments/confirm_delete.html", context, status=403 if error else 200)
 
 
 # --- Task ---------------------------------------------------------------------------------
@@ -303,10 +346,13 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
     company = task.company
     access.require(request.user, access.EDIT_COMPANIES, company.fund_id)
     if request.method == "POST":
-        services.task_delete(task=task, user=request.user)
+        try:
+            services.task_delete(task=task, user=request.user)
+        except services.VerifiedEvidenceError as refused:
+            return _confirm_delete(request, task, "task", error=str(refused))
         messages.success(request, f"Task {task.name} deleted.")
         return redirect("company_detail", pk=company.pk)
-    return render(request, "assessments/confirm_delete.html", {"object": task, "kind": "task"})
+    return _confirm_delete(request, task, "task")
 
 
 @login_required
@@ -341,17 +387,32 @@ def evidence_create(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, access.ADD_EVIDENCE, task.company.fund_id)
     form = evidence_form_for(task.pk, request.POST, focus=True)
     if not form.is_valid():
-        return render(request, f"{PAGE}#evidence-form", {"task": task, "evidence_form": form})
+        if not request.htmx:
+            return _full_page(request, task.company, bound={task.pk: form})
+        context = {"task": task, "evidence_form": form, "directions": directions.table()}
+        return render(request, f"{PAGE}#evidence-form", context)
     task_before = selectors.stored_score(task)
     company_before = selectors.stored_score(task.company)
-    services.evidence_create(task=task, author=request.user, **form.evidence_fields())
+    # A second identical submit answers as the first did, storing nothing more.
+    with contextlib.suppress(services.DuplicateSubmission):
+        services.evidence_create(
+            task=task,
+            author=request.user,
+            submission_token=form.cleaned_data.get("submission"),
+            **form.evidence_fields(),
+        )
+    sticky = _remember_sticky(request, task.pk, form)
+    # The next note of the same call: same source, strength, confidence and date.
+    next_form = evidence_form_for(
+        task.pk, focus=True, initial={**sticky, "observed_on": form.cleaned_data["observed_on"]}
+    )
     return _after_evidence_change(
         request,
         task.company_id,
         task.pk,
         task_before,
         company_before,
-        evidence_form=evidence_form_for(task.pk, focus=True),
+        evidence_form=next_form,
         list_oob=True,
     )
 
@@ -417,6 +478,12 @@ def _edit_row(request, evidence, form, status: int = 200, **extra) -> HttpRespon
 def evidence_row(request: HttpRequest, pk: int) -> HttpResponse:
     """One evidence row as shown in the list (to cancel an edit)."""
     evidence = _evidence(request, pk)
+    rubric = selectors.active_rubric_version().to_rubric()
+    siblings = list(Evidence.objects.filter(task_id=evidence.task_id))
+    company_selectors.annotate_effects(siblings, selectors.today(), rubric)
+    annotated = next(e for e in siblings if e.pk == evidence.pk)
+    evidence.effect_points, evidence.effect_axis = annotated.effect_points, annotated.effect_axis
+    evidence.direction = annotated.direction
     context = {"ev": evidence, "user": request.user}
     context.update(_permissions(request.user, evidence.task.company.fund_id))
     return render(request, f"{PAGE}#evidence-row", context)

@@ -43,11 +43,85 @@
     el.focus();
   }
 
-  document.addEventListener("DOMContentLoaded", draw);
+  // --- The evidence form: which way the note pushes, and the date picker ----------------
+
+  var directionTable = null;
+
+  function directions() {
+    if (directionTable === null) {
+      var payload = document.getElementById("factor-directions");
+      directionTable = payload ? JSON.parse(payload.textContent) : {};
+    }
+    return directionTable;
+  }
+
+  // "supports · lowers Frontier — general models already do this", as scoring.md has it:
+  // a note raises its axis when the factor's polarity times the stance is positive.
+  function describeDirection(form) {
+    var out = form.querySelector("[data-direction]");
+    var factor = form.querySelector("[data-direction-factor]");
+    var stance = form.querySelector("[data-direction-stance]:checked");
+    if (!out || !factor || !stance) return;
+    var info = directions()[factor.value];
+    if (!info) return;
+    var supports = Number(stance.value) > 0;
+    var raises = info.polarity * (supports ? 1 : -1) > 0;
+    out.textContent = (supports ? "supports" : "contradicts") + " · " +
+      (raises ? "raises " : "lowers ") + info.axis + " — " +
+      (supports ? info.supports : info.contradicts);
+    out.classList.toggle("raises", raises);
+    out.classList.toggle("lowers", !raises);
+  }
+
+  function describeAllDirections() {
+    document.querySelectorAll("form.evidence-form").forEach(describeDirection);
+  }
+
+  function onDirectionInput(event) {
+    var target = event.target;
+    if (!target.closest || !target.matches("[data-direction-factor], [data-direction-stance]")) {
+      return;
+    }
+    var form = target.closest("form.evidence-form");
+    if (form) describeDirection(form);
+  }
+
+  // The date is one text field (one tab stop); the calendar button sits outside the tab
+  // order and fills the text field from a native picker.
+  function onDatePick(event) {
+    var button = event.target.closest && event.target.closest("[data-date-pick]");
+    if (!button) return;
+    var picker = button.parentElement.querySelector("[data-date-picker]");
+    var text = button.parentElement.querySelector("[data-date-text]");
+    if (!picker || !text) return;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text.value)) picker.value = text.value;
+    if (typeof picker.showPicker === "function") picker.showPicker();
+    else picker.focus();
+  }
+
+  function onDatePicked(event) {
+    var picker = event.target;
+    if (!picker.matches || !picker.matches("[data-date-picker]") || !picker.value) return;
+    var text = picker.parentElement.querySelector("[data-date-text]");
+    if (text) {
+      text.value = picker.value;
+      text.focus();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    draw();
+    describeAllDirections();
+  });
   document.addEventListener("htmx:afterSettle", function () {
     draw();
+    describeAllDirections();
     focusRequested();
   });
+  document.addEventListener("change", onDirectionInput);
+  document.addEventListener("input", onDirectionInput);
+  document.addEventListener("click", onDatePick);
+  document.addEventListener("change", onDatePicked);
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
     var form = event.target.closest && event.target.closest("form.evidence-form");

@@ -162,7 +162,7 @@ def test_partner_verifies_the_evidence_from_the_review_queue(page: Page, live_se
 
     page.context.clear_cookies()
     sign_in(page, live_server.url, "partner")
-    page.goto(f"{live_server.url}/review/")
+    page.goto(f"{live_server.url}/review/?tab=pending")
     row = page.locator(f"#review-evidence-{evidence.pk}")
     expect(row).to_contain_text("Northwind")
     row.get_by_role("button", name="Verify").click()

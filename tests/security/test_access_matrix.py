@@ -209,6 +209,10 @@ MATRIX: dict[str, Row] = {
     "evidence_verify": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
     "evidence_send_back": Row(evidence, PARTNERS_ACTION, writes={PARTNER}),
     "alert_read": Row(unread_alert, PARTNERS_ACTION),
+    # An empty answer to a contradiction comes back to the queue with its reason.
+    "contradiction_resolve": Row(
+        no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))
+    ),
     "alerts_read_all": Row(
         no_kwargs, by_role(LOGIN, (405, 302), (405, 403), (405, 403), (405, 302))
     ),

@@ -493,18 +493,10 @@ def test_viewer_sees_the_rubric_but_cannot_change_it(fast_passwords):
 
 @pytest.mark.django_db
 def test_demo_evidence_is_written_with_its_history():
-    import random
-
     task = TaskFactory()
     users = {"associate": UserFactory(), "partner": UserFactory()}
     written = demo._demo_evidence(
-        random.Random(1),
-        task.company,
-        task,
-        {"system_access": (0.9, 4)},
-        (),
-        users,
-        demo.selectors.today(),
+        task, demo.ARCHETYPES[0].tasks[0][2], users, demo.selectors.today()
     )
     assert written > 0
     assert Evidence.history.filter(task_id=task.pk).count() == written
