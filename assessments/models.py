@@ -299,7 +299,7 @@ class Evidence(models.Model):
     # both sides acknowledged as genuinely mixed (they keep counting and leave the queue).
     superseded_at = models.DateTimeField(null=True, blank=True)
     mixed_acknowledged_at = models.DateTimeField(null=True, blank=True)
-    resolution_comment = models.TextField(blank=True, validators=[FREE_TEXT])
+    resolution_comment = models.TextField(blank=True)
     # The one-time token of the form that created it: a double submit stores one note.
     submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     version = models.PositiveIntegerField(default=1)
