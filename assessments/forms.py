@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -264,3 +266,42 @@ def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
         colour_by=data.get("colour") or map_selectors.BY_QUADRANT,
         sort=sort if sort.lstrip("-") in map_selectors.SORT_KEYS else "name",
     )
+
+
+# The earliest date an IC pack may be built for: no evidence predates it (docs/scoring.md).
+IC_PACK_EARLIEST = date(1990, 1, 1)
+# Without a chosen date, the summary shows movement over the last quarter.
+IC_PACK_DEFAULT_MOVEMENT_DAYS = 91
+
+
+class ICPackForm(forms.Form):
+    """An IC pack's dates: as of a day up to today, movement measured since an earlier day."""
+
+    as_of = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False,
+        label="Movement since",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_as_of(self) -> date:
+        as_of = self.cleaned_data.get("as_of") or selectors.today()
+        if not IC_PACK_EARLIEST <= as_of <= selectors.today():
+            raise forms.ValidationError(
+                f"Choose a date from {IC_PACK_EARLIEST:%d %b %Y} to today: "
+                "a pack shows the evidence observed by then."
+            )
+        return as_of
+
+    def clean(self):
+        data = super().clean()
+        as_of = data.get("as_of")
+        if as_of is None:
+            return data
+        since = data.get("since") or as_of - timedelta(days=IC_PACK_DEFAULT_MOVEMENT_DAYS)
+        if since >= as_of:
+            self.add_error("since", "Movement is measured from a date before the as-of date.")
+        elif since < IC_PACK_EARLIEST:
+            self.add_error("since", f"Choose a date after {IC_PACK_EARLIEST:%d %b %Y}.")
+        data["since"] = since
+        return data
