@@ -288,7 +288,7 @@ class ICPackForm(forms.Form):
         as_of = self.cleaned_data.get("as_of") or selectors.today()
         if not IC_PACK_EARLIEST <= as_of <= selectors.today():
             raise forms.ValidationError(
-                f"Choose a date from {IC_PACK_EARLIEST:%d %b %Y} to today: "
+                f"Choose a date from {IC_PACK_EARLIEST.day} {IC_PACK_EARLIEST:%b %Y} to today: "
                 "a pack shows the evidence observed by then."
             )
         return as_of
@@ -302,6 +302,8 @@ class ICPackForm(forms.Form):
         if since >= as_of:
             self.add_error("since", "Movement is measured from a date before the as-of date.")
         elif since < IC_PACK_EARLIEST:
-            self.add_error("since", f"Choose a date after {IC_PACK_EARLIEST:%d %b %Y}.")
+            self.add_error(
+                "since", f"Choose a date after {IC_PACK_EARLIEST.day} {IC_PACK_EARLIEST:%b %Y}."
+            )
         data["since"] = since
         return data
