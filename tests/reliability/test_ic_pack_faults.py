@@ -33,6 +33,7 @@ from tests.reliability.test_reliability import (  # noqa: F401 - fixtures used b
     TODAY,
     on_postgresql,
     own_redis,
+    run_concurrently,
     test_database_url,
     wait_for,
     workers,
@@ -110,3 +111,22 @@ def test_a_worker_killed_mid_build_leaves_a_pack_that_is_retried_and_finishes(
     )
     assert all(f"Company {n}" in text for n in range(COMPANIES))
     assert ICPack.objects.filter(status__in=icpack.BUILDING).count() == 0
+
+
+def test_eight_simultaneous_requests_start_one_build_and_the_rest_follow_it():
+    fund = FundFactory(name="Fund Rush")
+    users = [UserFactory(username=f"rush-{n}") for n in range(8)]
+    for user in users:
+        MembershipFactory(user=user, fund=fund, role=Role.ASSOCIATE)
+    results: list[tuple[int, bool]] = []
+
+    def ask(n: int) -> None:
+        pack, started = icpack.request_build(
+            fund=fund, user=users[n], as_of=TODAY, since=TODAY - timedelta(days=91)
+        )
+        results.append((pack.id, started))
+
+    assert run_concurrently(8, ask) == []
+    assert ICPack.objects.filter(fund=fund).count() == 1
+    assert [started for _, started in results].count(True) == 1
+    assert {pack_id for pack_id, _ in results} == {ICPack.objects.get(fund=fund).id}
