@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django import forms
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 
 from . import scoring, selectors, services
+from .exports import icpack
 from .models import (
     Company,
     CompanyStatus,
@@ -270,8 +271,6 @@ def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
 
 # The earliest date an IC pack may be built for: no evidence predates it (docs/scoring.md).
 IC_PACK_EARLIEST = date(1990, 1, 1)
-# Without a chosen date, the summary shows movement over the last quarter.
-IC_PACK_DEFAULT_MOVEMENT_DAYS = 91
 
 
 class ICPackForm(forms.Form):
@@ -298,7 +297,7 @@ class ICPackForm(forms.Form):
         as_of = data.get("as_of")
         if as_of is None:
             return data
-        since = data.get("since") or as_of - timedelta(days=IC_PACK_DEFAULT_MOVEMENT_DAYS)
+        since = data.get("since") or as_of - icpack.DEFAULT_MOVEMENT
         if since >= as_of:
             self.add_error("since", "Movement is measured from a date before the as-of date.")
         elif since < IC_PACK_EARLIEST:

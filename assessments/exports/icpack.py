@@ -48,6 +48,8 @@ from . import render as rendering
 logger = logging.getLogger(__name__)
 
 KEEP_FOR = timedelta(days=1)
+# Without a chosen date, the summary shows the movement over the last quarter.
+DEFAULT_MOVEMENT = timedelta(days=91)
 NOTES_PER_COMPANY = 3
 # A note longer than this (in Markdown characters) ends at a sentence, continued on screen.
 NOTE_CHARS = 600
@@ -376,7 +378,7 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
     """Read and draw everything the pack shows, as the member who asked for it sees the
     fund; ``progress(done, total)`` is told before the first company and after each."""
     user, fund, as_of = pack.requested_by, pack.fund, pack.as_of
-    since = pack.since or as_of - timedelta(days=91)
+    since = pack.since or as_of - DEFAULT_MOVEMENT
     if user is None or access.role_in(user, fund.id) is None:
         raise PackError(
             "The member who asked for this pack is no longer a member of the fund: build it again."
@@ -483,7 +485,8 @@ def _note(e: Evidence, tasks: list[Task]) -> NoteSection:
 
 
 def print_pdf(document_html: str) -> bytes:
-    """HTML to PDF with headless Chromium: no scripts, no network (every image is inline)."""
+    """HTML to PDF with headless Chromium. The document's own Content-Security-Policy
+    allows no script and no fetch: every image is inline."""
     browser = rendering.browser_path()
     if browser is None:
         raise rendering.ExportUnavailable(rendering.INSTALL_HINT)
