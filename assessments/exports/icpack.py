@@ -370,6 +370,70 @@ def _map(user, fund: Fund, as_of: date, since: date, sections: dict[str, Company
     return _as_svg_uri(export_data.map_chart(data, preset="memo"))
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What every company's section is drawn from: the pack's date and the fund's reads."""
+
+    as_of: date
+    rubric: scoring.Rubric
+    rubric_name: str
+    scores: dict[tuple[str, str], scoring.Score]
+    then: dict[tuple[str, str], scoring.Score]
+    evidence_of: dict[int, list[Evidence]]
+
+    def score(self, company: str, task: str = "", *, then: bool = False) -> scoring.Score:
+        found = (self.then if then else self.scores).get((company, task))
+        return found or scoring.score_task([], self.as_of, self.rubric)
+
+
+def _company(company: Company, tasks: list[Task], read: _Read) -> CompanySection:
+    """One company's section: its tasks (each with its waterfall), notes and counts."""
+    as_of, rubric = read.as_of, read.rubric
+    task_scores = {t.id: read.score(company.name, t.name) for t in tasks}
+    scored_weight = sum(t.weight for t in tasks if task_scores[t.id].is_scored)
+    share = {t.id: t.weight / scored_weight if task_scores[t.id].is_scored else 0.0 for t in tasks}
+    sections = [
+        TaskSection(
+            name=printable(t.name),
+            weight=t.weight,
+            share=share[t.id],
+            score=task_scores[t.id],
+            waterfall=_waterfall(t, read.evidence_of.get(t.id, []), as_of, rubric)
+            if task_scores[t.id].is_scored
+            else "",
+        )
+        for t in tasks
+    ]
+    everything = [e for t in tasks for e in read.evidence_of.get(t.id, [])]
+    counted = [e for e in everything if e.observed_on <= as_of]
+    # A note's influence on the company: its pull on its task, times the task's share.
+    influence = sorted(
+        counted,
+        key=lambda e: (
+            -abs(scoring.contribution(e.as_scoring_row(), as_of, rubric)) * share[e.task_id]
+        ),
+    )
+    name = printable(company.name)
+    lead = company.lead_partner
+    return CompanySection(
+        name=name,
+        as_of=as_of,
+        rubric=rubric,
+        rubric_name=read.rubric_name,
+        sector=printable(company.sector),
+        stage=printable(company.stage),
+        lead=_person(lead) if lead else "",
+        score=read.score(company.name),
+        then=read.score(company.name, then=True),
+        tasks=sections,
+        notes=[_note(e, tasks) for e in influence[:NOTES_PER_COMPANY]],
+        combination=combination(name, sections, as_of),
+        counted=len(counted),
+        later=len(everything) - len(counted),
+        verified=len([e for e in counted if e.verified_at]),
+    )
+
+
 def _no_progress(done: int, total: int) -> None:
     return None
 
@@ -389,7 +453,6 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
     then_lines = portfolio_selectors.score_lines(as_of=since, fund_name=fund.name, user=user)
     scores = {(line.company, line.task): line.score for line in lines}
     then = {(line.company, line.task): line.score for line in then_lines}
-    unscored = scoring.score_task([], as_of, rubric)
     companies = list(
         access.scoped(Company.objects.select_related("lead_partner"), user)
         .filter(fund=fund)
@@ -403,55 +466,17 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
         .select_related("author")
         .order_by("-observed_on", "id")
     )
+    tasks_of: dict[int, list[Task]] = {}
+    for task in tasks:
+        tasks_of.setdefault(task.company_id, []).append(task)
+    evidence_of: dict[int, list[Evidence]] = {}
+    for row in evidence:
+        evidence_of.setdefault(row.task_id, []).append(row)
+    read = _Read(as_of, rubric, printable(str(version)), scores, then, evidence_of)
     pack_sections: dict[str, CompanySection] = {}
     progress(0, len(companies))
     for company in companies:
-        own_tasks = [t for t in tasks if t.company_id == company.id]
-        task_scores = {t.id: scores.get((company.name, t.name), unscored) for t in own_tasks}
-        scored_weight = sum(t.weight for t in own_tasks if task_scores[t.id].is_scored)
-        task_sections = []
-        for task in own_tasks:
-            score = task_scores[task.id]
-            task_evidence = [e for e in evidence if e.task_id == task.id]
-            task_sections.append(
-                TaskSection(
-                    name=printable(task.name),
-                    weight=task.weight,
-                    share=task.weight / scored_weight if score.is_scored else 0.0,
-                    score=score,
-                    waterfall=_waterfall(task, task_evidence, as_of, rubric)
-                    if score.is_scored
-                    else "",
-                )
-            )
-        share = {t.id: s.share for t, s in zip(own_tasks, task_sections, strict=True)}
-        counted = [e for e in evidence if e.task_id in share and e.observed_on <= as_of]
-        influence = sorted(
-            counted,
-            key=lambda e: (
-                -abs(scoring.contribution(e.as_scoring_row(), as_of, rubric)) * share[e.task_id]
-            ),
-        )
-        name = printable(company.name)
-        lead = company.lead_partner
-        section = CompanySection(
-            name=name,
-            as_of=as_of,
-            rubric=rubric,
-            rubric_name=printable(str(version)),
-            sector=printable(company.sector),
-            stage=printable(company.stage),
-            lead=_person(lead) if lead else "",
-            score=scores.get((company.name, ""), unscored),
-            then=then.get((company.name, ""), unscored),
-            tasks=task_sections,
-            notes=[_note(e, own_tasks) for e in influence[:NOTES_PER_COMPANY]],
-            combination=combination(name, task_sections, as_of),
-            counted=len(counted),
-            later=len([e for e in evidence if e.task_id in share]) - len(counted),
-            verified=len([e for e in counted if e.verified_at]),
-        )
-        pack_sections[company.name] = section
+        pack_sections[company.name] = _company(company, tasks_of.get(company.id, []), read)
         progress(len(pack_sections), len(companies))
     return Document(
         fund=printable(fund.name),

@@ -416,3 +416,12 @@ def test_ic_pack_is_built_by_a_real_worker(kaleido_server, broker_in_environment
     assert b"Download the IC pack" in progress.content
     pages = _pdf_text(client, pack)
     assert "Solo Co" in pages[-1] and pack.companies_done == pack.companies_total == 1
+
+
+def test_a_fund_without_companies_gets_a_cover_and_an_empty_summary(
+    kaleido_server, fund_members, client
+):
+    fund, members = fund_members
+    pages = _pack_pages(client, fund, members[Role.PARTNER])
+    assert len(pages) == 2
+    assert "Companies 0" in _flat(pages[0]) and "0 companies as of 30 Jun 2026" in pages[1]
