@@ -274,6 +274,21 @@ class Document:
         )
 
     @property
+    def boundary(self) -> str:
+        return f"x + {self.rubric.proprietary_weight:g}·y = B(t)"
+
+    @property
+    def contents(self) -> str:
+        names = [c.name for c in self.companies]
+        if not names:
+            return "The summary; the fund has no companies yet."
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return (
+            "The summary (the map and every company's numbers), then one section per "
+            f"company: {listed}."
+        )
+
+    @property
     def evidence_count(self) -> int:
         return sum(c.counted for c in self.companies)
 
