@@ -47,10 +47,12 @@ VERIFY_EVIDENCE = "verify_evidence"
 MANAGE_MEMBERS = "manage_members"
 MANAGE_RUBRIC = "manage_rubric"
 READ_AUDIT = "read_audit"
+# An IC pack build runs Chromium for every company: members who work on the fund start one.
+BUILD_IC_PACK = "build_ic_pack"
 
 ROLE_ACTIONS = {
     Role.VIEWER: frozenset(),
-    Role.ASSOCIATE: frozenset({ADD_EVIDENCE, EDIT_COMPANIES}),
+    Role.ASSOCIATE: frozenset({ADD_EVIDENCE, EDIT_COMPANIES, BUILD_IC_PACK}),
     Role.PARTNER: frozenset(
         {
             ADD_EVIDENCE,
@@ -60,6 +62,7 @@ ROLE_ACTIONS = {
             MANAGE_MEMBERS,
             MANAGE_RUBRIC,
             READ_AUDIT,
+            BUILD_IC_PACK,
         }
     ),
 }

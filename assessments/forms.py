@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django import forms
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 
 from . import directions, scoring, selectors, services
+from .exports import icpack
 from .models import (
     EARLIEST_OBSERVED_ON,
     MAX_TASK_WEIGHT,
@@ -441,3 +443,42 @@ def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
         sort=sort if sort.lstrip("-") in map_selectors.SORT_KEYS else "name",
         page=data.get("page") or 1,
     )
+
+
+# The earliest date an IC pack may be built for: no evidence predates it (docs/scoring.md).
+IC_PACK_EARLIEST = date(1990, 1, 1)
+
+
+class ICPackForm(forms.Form):
+    """An IC pack's dates: as of a day up to today, movement measured since an earlier day."""
+
+    as_of = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False,
+        label="Movement since",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_as_of(self) -> date:
+        as_of = self.cleaned_data.get("as_of") or selectors.today()
+        if not IC_PACK_EARLIEST <= as_of <= selectors.today():
+            raise forms.ValidationError(
+                f"Choose a date from {IC_PACK_EARLIEST.day} {IC_PACK_EARLIEST:%b %Y} to today: "
+                "a pack shows the evidence observed by then."
+            )
+        return as_of
+
+    def clean(self):
+        data = super().clean()
+        as_of = data.get("as_of")
+        if as_of is None:
+            return data
+        since = data.get("since") or as_of - icpack.DEFAULT_MOVEMENT
+        if since >= as_of:
+            self.add_error("since", "Movement is measured from a date before the as-of date.")
+        elif since < IC_PACK_EARLIEST:
+            self.add_error(
+                "since", f"Choose a date after {IC_PACK_EARLIEST.day} {IC_PACK_EARLIEST:%b %Y}."
+            )
+        data["since"] = since
+        return data

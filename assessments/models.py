@@ -571,20 +571,29 @@ class ICPackStatus(models.TextChoices):
 
 
 class ICPack(models.Model):
-    """An IC pack being built or ready: one PDF for a fund, kept for a day."""
+    """An IC pack being built or ready: one PDF for a fund as of a date, kept for a day.
+
+    At most one build per fund runs at a time (a partial unique constraint); the job
+    records its progress and a heartbeat, so a build whose worker died is noticed and
+    retried once, then failed with a message, never left "building".
+    """
 
     fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="ic_packs")
+    # The member who asked: the job reads the fund as this member does.
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     as_of = models.DateField()
+    # Movement in the summary is measured from this date.
+    since = models.DateField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ICPackStatus.choices, default=ICPackStatus.QUEUED
     )
-    pages_done = models.PositiveIntegerField(default=0)
-    pages_total = models.PositiveIntegerField(default=0)
-    # Relative to MEDIA_ROOT, under packs/.
-    file = models.CharField(max_length=300, blank=True)
+    companies_done = models.PositiveIntegerField(default=0)
+    companies_total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to="packs/", max_length=300, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -592,6 +601,13 @@ class ICPack(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["created_at"], name="icpack_created_at")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fund"],
+                condition=Q(status__in=[ICPackStatus.QUEUED, ICPackStatus.RUNNING]),
+                name="icpack_one_build_per_fund",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"IC pack {self.fund} as of {self.as_of}"
@@ -601,8 +617,17 @@ class ICPack(models.Model):
         return self.status in (ICPackStatus.QUEUED, ICPackStatus.RUNNING)
 
     @property
+    def requested_by_name(self) -> str:
+        user = self.requested_by
+        if user is None:
+            return "a former member"
+        return user.get_full_name().strip() or user.get_username()
+
+    @property
     def percent(self) -> int:
-        return round(100 * self.pages_done / self.pages_total) if self.pages_total else 0
+        if not self.companies_total:
+            return 0
+        return round(100 * self.companies_done / self.companies_total)
 
 
 class ImportStatus(models.TextChoices):

@@ -36,9 +36,11 @@ def sweep_stale() -> int:
     return recompute.sweep_stale(older_than=timedelta(seconds=settings.STALE_AFTER_SECONDS))
 
 
-@shared_task(**RETRY)
+# No automatic retry: the build records every failure on the pack with a message, and a
+# build whose worker died is retried by icpack.resolve_stalled (once), never twice at once.
+@shared_task
 def build_ic_pack(pack_id: int) -> str:
-    """Render a fund's IC pack PDF, page by page, recording progress."""
+    """Build a fund's IC pack PDF, recording companies done as it goes."""
     from .exports import icpack
 
     return icpack.build(pack_id)
@@ -46,9 +48,11 @@ def build_ic_pack(pack_id: int) -> str:
 
 @shared_task(**RETRY)
 def sweep_ic_packs() -> int:
-    """Delete IC packs (and their files) older than a day."""
+    """Retry or fail IC-pack builds that went silent; delete packs older than a day."""
     from .exports import icpack
 
+    for pack_id in icpack.resolve_stalled():
+        build_ic_pack.delay(pack_id)
     return icpack.sweep_expired()
 
 

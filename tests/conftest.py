@@ -111,3 +111,13 @@ def browser_type_launch_args(browser_type_launch_args):
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def kaleido_server():
+    """One warm Kaleido server shared by every rendering test."""
+    from assessments.exports import render as rendering
+
+    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    yield
+    rendering.stop_server()

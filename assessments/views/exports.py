@@ -10,7 +10,10 @@ from datetime import date
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from .. import access, selectors, tasks
 from ..charts import memo
@@ -18,8 +21,8 @@ from ..exports import csv as score_csv
 from ..exports import data as export_data
 from ..exports import icpack
 from ..exports import render as rendering
-from ..forms import parse_filters
-from ..models import Fund, ICPack
+from ..forms import ICPackForm, parse_filters
+from ..models import Fund, ICPack, ICPackStatus
 
 CHART_FORMATS = ("png", "svg", "pdf")
 MAP_FORMATS = (*CHART_FORMATS, "pptx", "csv")
@@ -106,26 +109,82 @@ def export_company_history(request: HttpRequest, company_id: int, fmt: str) -> H
 
 
 def _pack_or_404(request: HttpRequest, pack_id: int) -> ICPack:
-    return access.get_scoped_or_404(ICPack.objects.select_related("fund"), request.user, id=pack_id)
+    return access.get_scoped_or_404(
+        ICPack.objects.select_related("fund", "requested_by"), request.user, id=pack_id
+    )
+
+
+def _enqueue(pack_ids: list[int]) -> None:
+    for pack_id in pack_ids:
+        try:
+            tasks.build_ic_pack.delay(pack_id)
+        except Exception as error:  # noqa: BLE001 - the broker's errors vary by transport
+            if tasks.build_ic_pack.app.conf.task_always_eager:
+                raise
+            icpack.fail(pack_id, f"The job queue could not be reached ({error}); try again.")
+
+
+def _heal(fund_id: int) -> None:
+    """A build whose worker died is retried once, then failed: never left "building"."""
+    # Inline (no broker) a retry would run inside this request; say it stopped instead.
+    inline = bool(tasks.build_ic_pack.app.conf.task_always_eager)
+    _enqueue(icpack.resolve_stalled(fund_id=fund_id, retry=not inline))
+
+
+def _progress(request: HttpRequest, pack: ICPack, **extra) -> HttpResponse:
+    context = {"pack": pack, **extra}
+    if pack.is_running or not request.htmx:
+        return render(request, "assessments/exports/ic_pack.html#progress", context)
+    # Done or failed: htmx stops polling on 286 and still swaps in the final state.
+    content = render_to_string("assessments/exports/ic_pack.html#progress", context, request)
+    return HttpResponseStopPolling(content)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def ic_pack(request: HttpRequest, fund_id: int) -> HttpResponse:
-    """GET: the fund's recent packs; POST: start building one (fund members only)."""
+    """GET: the fund's recent packs; POST: build one (associates and partners), or follow
+    the build already running for the fund."""
     fund = access.get_scoped_or_404(Fund.objects.all(), request.user, id=fund_id)
+    _heal(fund.id)
+    form = ICPackForm(initial={"as_of": selectors.today()})
+    followed = None
     if request.method == "POST":
-        pack = ICPack.objects.create(
-            fund=fund, requested_by=request.user, as_of=_as_of(request.POST)
-        )
-        tasks.build_ic_pack.delay_on_commit(pack.id)
-        if request.htmx:
-            return render(request, "assessments/exports/ic_pack.html#progress", {"pack": pack})
-    packs = ICPack.objects.filter(fund=fund)[:5]
+        access.require(request.user, access.BUILD_IC_PACK, fund.id)
+        form = ICPackForm(request.POST)
+        if form.is_valid():
+            pack, started = icpack.request_build(
+                fund=fund,
+                user=request.user,
+                as_of=form.cleaned_data["as_of"],
+                since=form.cleaned_data["since"],
+            )
+            if started:
+                _enqueue([pack.id])
+                pack.refresh_from_db()
+            followed = None if started else pack
+            if request.htmx:
+                return _progress(request, pack, followed=followed)
+        elif request.htmx:
+            # The form with its messages replaces itself; what was typed stays.
+            response = render(
+                request, "assessments/exports/ic_pack.html#build-form", {"fund": fund, "form": form}
+            )
+            return reswap(retarget(response, "#ic-pack-form"), "outerHTML")
+    packs = list(ICPack.objects.filter(fund=fund).select_related("requested_by")[:10])
+    current = followed or next(iter(packs), None)
     return render(
         request,
         "assessments/exports/ic_pack.html",
-        {"fund": fund, "packs": packs, "pack": packs[0] if packs else None},
+        {
+            "fund": fund,
+            "form": form,
+            "packs": packs,
+            "pack": current,
+            "followed": followed,
+            "may_build": access.can(request.user, access.BUILD_IC_PACK, fund.id),
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 
@@ -134,15 +193,21 @@ def ic_pack(request: HttpRequest, fund_id: int) -> HttpResponse:
 def ic_pack_progress(request: HttpRequest, pack_id: int) -> HttpResponse:
     """The progress fragment; it polls itself only while the pack is being built."""
     pack = _pack_or_404(request, pack_id)
-    return render(request, "assessments/exports/ic_pack.html#progress", {"pack": pack})
+    _heal(pack.fund_id)
+    pack.refresh_from_db()
+    return _progress(request, pack)
 
 
 @login_required
 @require_GET
 def ic_pack_download(request: HttpRequest, pack_id: int) -> FileResponse:
+    """Any member of the fund may download a finished pack."""
     pack = _pack_or_404(request, pack_id)
-    path = icpack.pack_path(pack) if pack.file else None
-    if path is None or not path.exists():
+    if (
+        pack.status != ICPackStatus.DONE
+        or not pack.file
+        or not pack.file.storage.exists(pack.file.name)
+    ):
         raise Http404("This pack is not ready or has expired.")
-    name = f"ic-pack-{pack.fund.name}-{pack.as_of.isoformat()}.pdf".replace(" ", "-")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    name = f"ic-pack-{slugify(pack.fund.name) or 'fund'}-{pack.as_of.isoformat()}.pdf"
+    return FileResponse(pack.file.open("rb"), as_attachment=True, filename=name)

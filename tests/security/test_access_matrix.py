@@ -220,7 +220,8 @@ MATRIX: dict[str, Row] = {
     "export_map": Row(map_csv, signed_in(LOGIN, (200, 405))),
     "export_task_waterfall": Row(task_chart, MEMBERS_READ),
     "export_company_history": Row(company_chart, MEMBERS_READ),
-    "ic_pack": Row(fund, by_role(LOGIN, NOT_FOUND, *[(200, 200)] * 3), writes=MEMBERS),
+    # IC packs: any member reads and downloads; associates and partners start a build.
+    "ic_pack": Row(fund, {**EDITORS_FORM, VIEWER: (200, 403)}, writes=EDITORS),
     "ic_pack_progress": Row(ic_pack, MEMBERS_READ),
     # A pack that is not built yet has nothing to download.
     "ic_pack_download": Row(ic_pack, by_role(LOGIN, (404, 405), *[(404, 405)] * 3)),

@@ -287,23 +287,28 @@ def test_svg_exports_carry_hostile_text_only_as_escaped_text():
 
 
 @pytest.mark.django_db
-def test_ic_pack_pages_draw_fund_text_as_text():
-    from assessments.exports import data as export_data
+def test_ic_pack_pages_draw_fund_text_as_text(monkeypatch):
+    from django.template.loader import render_to_string
+
     from assessments.exports import icpack
-    from assessments.selectors.map import MapFilters
+    from assessments.models import ICPack
 
     world = hostile_setup()
-    data = export_data.map_data(
-        world.users[PARTNER], MapFilters(as_of=date.today(), fund=world.fund.pk)
+    figures = []
+    # The charts are captured before rendering: their text is checked as plotly payloads.
+    monkeypatch.setattr(icpack, "_as_svg_uri", lambda figure: figures.append(figure) or "")
+    pack = ICPack.objects.create(
+        fund=world.fund, requested_by=world.users[PARTNER], as_of=date.today()
     )
-    figures = [export_data.map_chart(data, preset="slide"), *icpack._company_pages(data)]
-    assert len(figures) == 2
-    for figure in figures:
-        # The memo map is built as a plain dict; the other pages as plotly figures.
-        payload = figure if isinstance(figure, dict) else figure.to_plotly_json()
-        assert_plotly_text_inert(payload, "IC pack page")
-        shown = " ".join(html_lib.unescape(s) for s in strings_in(payload))
-        assert "<script>alert(" in shown, "the hostile names are drawn, as text"
+    document = icpack.assemble(pack)
+    assert len(figures) == 2  # the one task's waterfall, then the map
+    payloads = [f if isinstance(f, dict) else f.to_plotly_json() for f in figures]
+    for payload in payloads:
+        assert_plotly_text_inert(payload, "IC pack chart")
+    # The map (a plain dict) names the hostile company, as text.
+    shown = " ".join(html_lib.unescape(s) for s in strings_in(payloads[-1]))
+    assert "<script>alert(" in shown, "the hostile names are drawn, as text"
+    assert_inert(render_to_string(icpack.TEMPLATE, {"pack": document}), "IC pack document")
 
 
 # --- The UI offers each role only what it may do (the views refuse the rest anyway) -------

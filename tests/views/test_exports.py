@@ -2,7 +2,6 @@
 
 import csv
 import io
-import os
 import random
 import struct
 import xml.etree.ElementTree as ET
@@ -18,8 +17,7 @@ from assessments import recompute, scoring
 from assessments.charts import base, labels, memo
 from assessments.exports import csv as score_csv
 from assessments.exports import render as rendering
-from assessments.models import ICPack, ICPackStatus, Role
-from tests.conftest import CHROMIUM, need
+from assessments.models import Role
 from tests.factories import (
     CompanyFactory,
     EvidenceFactory,
@@ -30,14 +28,6 @@ from tests.factories import (
 )
 
 AS_OF = "2026-06-30"
-
-
-@pytest.fixture(scope="session")
-def kaleido_server():
-    """One warm Kaleido server shared by every rendering test."""
-    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    yield
-    rendering.stop_server()
 
 
 @pytest.fixture
@@ -185,28 +175,6 @@ def test_each_preset_downloads_under_its_own_name(kaleido_server, portfolio):
     assert pptx.endswith('-slide.pptx"')
 
 
-def test_ic_pack_has_the_map_then_a_page_per_company(
-    kaleido_server, portfolio, settings, tmp_path, django_capture_on_commit_callbacks
-):
-    settings.MEDIA_ROOT = tmp_path
-    client, fund = portfolio["client"], portfolio["fund"]
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("ic_pack", args=[fund.id]), {"as_of": AS_OF})
-    assert response.status_code == 200
-    pack = ICPack.objects.get(fund=fund)
-    assert pack.status == ICPackStatus.DONE and pack.pages_done == pack.pages_total == 4
-    progress = client.get(reverse("ic_pack_progress", args=[pack.id]))
-    assert b"every 1s" not in progress.content  # no polling once done
-    download = client.get(reverse("ic_pack_download", args=[pack.id]))
-    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
-    assert len(reader.pages) == 4
-    company_pages = " ".join(page.extract_text() for page in reader.pages[1:])
-    assert all(name in company_pages for name in portfolio["names"])
-    outsider = UserFactory(username="outsider")
-    client.force_login(outsider)
-    assert client.get(reverse("ic_pack_download", args=[pack.id])).status_code == 404
-
-
 def test_map_csv_neutralises_formulas_and_matches_export_scores(portfolio):
     response = portfolio["client"].get(_map_url("csv", portfolio["fund"]))
     rows = list(csv.reader(io.StringIO(response.content.decode())))
@@ -245,7 +213,6 @@ def test_another_funds_data_is_never_exported(portfolio):
     assert client.get(_map_url("csv", other)).status_code == 404
     everything = client.get(reverse("export_map", args=["csv"]) + f"?as_of={AS_OF}")
     assert b"Secret Other Fund Co" not in everything.content
-    assert client.get(reverse("ic_pack", args=[other.id])).status_code == 404
     task = TaskFactory(company__fund=other)
     url = reverse("export_task_waterfall", args=[task.id, "png"])
     assert client.get(url).status_code == 404
@@ -321,76 +288,3 @@ def test_without_chromium_the_menu_says_what_to_install(portfolio, monkeypatch):
     html = portfolio["client"].get(reverse("home")).content.decode()
     assert "apt-get install chromium" in html
     assert "/exports/map.png" not in html and "/exports/map.csv" in html
-
-
-def test_expired_ic_packs_are_deleted_with_their_files(portfolio, settings, tmp_path):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from assessments import tasks
-
-    settings.MEDIA_ROOT = tmp_path
-    (tmp_path / "packs").mkdir()
-    old_file, new_file = tmp_path / "packs/old.pdf", tmp_path / "packs/new.pdf"
-    old_file.write_bytes(b"%PDF")
-    new_file.write_bytes(b"%PDF")
-    fund, user = portfolio["fund"], portfolio["user"]
-    old = ICPack.objects.create(fund=fund, requested_by=user, as_of=date(2026, 6, 30))
-    old.file = "packs/old.pdf"
-    old.save()
-    ICPack.objects.filter(id=old.id).update(created_at=timezone.now() - timedelta(days=1, hours=1))
-    fresh = ICPack.objects.create(fund=fund, requested_by=user, as_of=date(2026, 6, 30))
-    fresh.file = "packs/new.pdf"
-    fresh.save()
-    assert tasks.sweep_ic_packs.delay().get() == 1
-    assert list(ICPack.objects.values_list("id", flat=True)) == [fresh.id]
-    assert not old_file.exists() and new_file.exists()
-
-
-@pytest.fixture
-def broker_in_environment(redis_broker, monkeypatch):
-    # Celery reads CELERY_BROKER_URL from the environment before its configuration,
-    # so the producer in this process must see the test broker there too.
-    monkeypatch.setenv("CELERY_BROKER_URL", redis_broker)
-    yield
-    from moatapp.celery import app
-
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.mark.django_db(transaction=True)
-def test_ic_pack_is_built_by_a_real_worker(
-    kaleido_server, settings, tmp_path, broker_in_environment, celery_worker
-):
-    import time
-
-    from django.test import Client
-
-    settings.MEDIA_ROOT = tmp_path
-    fund = FundFactory(name="Fund Worker")
-    member = UserFactory(username="worker-partner")
-    MembershipFactory(user=member, fund=fund, role=Role.PARTNER)
-    task = TaskFactory(company=CompanyFactory(fund=fund, name="Solo Co"))
-    EvidenceFactory(task=task, factor="system_access", strength=3)
-    client = Client()
-    client.force_login(member)
-    response = client.post(
-        reverse("ic_pack", args=[fund.id]), {"as_of": AS_OF}, HTTP_HX_REQUEST="true"
-    )
-    assert b"<progress" in response.content or b"Download" in response.content
-    pack = ICPack.objects.get(fund=fund)
-    deadline = time.monotonic() + 60
-    while (
-        pack.status not in (ICPackStatus.DONE, ICPackStatus.FAILED) and time.monotonic() < deadline
-    ):
-        time.sleep(0.2)
-        pack.refresh_from_db()
-    assert pack.status == ICPackStatus.DONE, pack.error
-    progress = client.get(reverse("ic_pack_progress", args=[pack.id]))
-    assert b"Download the IC pack" in progress.content
-    download = client.get(reverse("ic_pack_download", args=[pack.id]))
-    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
-    assert len(reader.pages) == 2
-    assert "Solo Co" in reader.pages[1].extract_text()
