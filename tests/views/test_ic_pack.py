@@ -191,8 +191,8 @@ def test_every_number_in_the_pack_equals_export_scores(kaleido_server, committee
             assert caption, f"the waterfall of {task} has no caption"
             assert _close(caption[1], task_row["x"], 1) and _close(caption[2], task_row["y"], 1)
             # The waterfall's own totals agree with the caption above it.
-            assert f"Frontier: {float(task_row['x']):.0f}" in section
-            assert f"Proprietary: {float(task_row['y']):.0f}" in section
+            assert f"Frontier: {float(task_row['x']):.1f}" in section
+            assert f"Proprietary: {float(task_row['y']):.1f}" in section
     assert "Runway absorbed" in _flat(sections["Chatterbox"])
     assert "0.0 years" not in " ".join(pages)
 
