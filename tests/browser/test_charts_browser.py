@@ -99,13 +99,14 @@ def test_the_map_per_task_by_sector_with_trails(partner, live_server, artifacts_
     assert any(" · " in text for text in labels)
     legend = page.locator("#map-chart .legendtext").all_text_contents()
     assert any(text.startswith("Position on") for text in legend)
-    page.screenshot(path=str(artifacts_dir / "charts-map-task-trails.png"))
+    page.screenshot(path=str(artifacts_dir / "charts-map-task-trails.png"), full_page=True)
     page.goto(f"{live_server.url}/?colour=sector")
     page.wait_for_selector("#map-chart .main-svg")
-    swatches = page.locator("#map-chart .legend .traces .scatterpts")
+    # The bubbles' own legend (legend2): one swatch size whatever the sector's bubbles.
+    swatches = page.locator("#map-chart .legend2 .traces .legendpoints path")
     sizes = {round(s.bounding_box()["width"]) for s in swatches.all() if s.bounding_box()}
-    assert len(sizes) == 1, "one swatch size for every sector"
-    page.screenshot(path=str(artifacts_dir / "charts-map-sector.png"))
+    assert swatches.count() >= 5 and len(sizes) == 1, "one swatch size for every sector"
+    page.screenshot(path=str(artifacts_dir / "charts-map-sector.png"), full_page=True)
     page.goto(f"{live_server.url}/")
     page.wait_for_selector("#map-chart .main-svg")
     page.screenshot(path=str(artifacts_dir / "charts-map-1440.png"))
