@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from assessments import selectors
-from assessments.demo import DEMO_PASSWORD, load_demo
+from assessments.demo import load_demo
 from assessments.models import Company, Evidence
+from tests.browser.test_company_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,10 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def partner(page: Page, live_server):
     load_demo()
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "partner")
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server.url, "partner")
     page.wait_for_selector("#map-chart .main-svg")
     return page
 
