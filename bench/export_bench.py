@@ -1,5 +1,6 @@
 """Memo chart export times: cold (first export, starts the browser) and warm, beside
-Kaleido's own warm render of the same figure.
+Kaleido's own warm render of the same figure; and the interactive map's figure size at
+1,000 bubbles (the JSON the map's htmx region carries).
 
     python bench/export_bench.py [companies]
 """
@@ -24,6 +25,7 @@ import kaleido  # noqa: E402
 
 from assessments import scoring  # noqa: E402
 from assessments.charts import base, memo  # noqa: E402
+from assessments.charts import screen as screen_charts  # noqa: E402
 from assessments.exports import render as rendering  # noqa: E402
 
 
@@ -38,8 +40,32 @@ def points(count: int) -> list[base.PlotPoint]:
     return result
 
 
+def figure_bytes(count: int = 1000) -> None:
+    """The interactive map's figure as the page serialises it (json_script's separators)."""
+    import json
+
+    rng = random.Random(2)
+    bubbles = [
+        base.PlotPoint(
+            n, n, f"Company {n}", p.x, p.y, p.size, rng.random(), p.quadrant, p.group,
+            hover=(f"Company {n}", f"Fund {n % 3}", f"Sector {n % 11}", "Seed",
+                   p.quadrant, f"{rng.uniform(0, 9):.1f} y", str(rng.randint(0, 40))),
+        )
+        for n, p in enumerate(points(count))
+    ]  # fmt: skip
+    figure = screen_charts.interactive_map(
+        bubbles, as_of=date(2026, 6, 30), rubric=scoring.DEFAULT_RUBRIC, size_reference=2e7
+    )
+    per_point = sum(len(json.dumps(t.get("customdata", []))) for t in figure["data"])
+    print(
+        f"map figure at {count:,} bubbles: {len(json.dumps(figure)):,} bytes "
+        f"({per_point:,} of them hover data)"
+    )
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    figure_bytes()
     text = memo.ChartText("Portfolio map", "Bench fund · per company", "As of 30 Jun 2026.")
 
     def build():

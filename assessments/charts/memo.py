@@ -127,7 +127,7 @@ def _base_layout(preset: Preset, text: ChartText, margins: dict, with_text: bool
             "yanchor": "top",
             "font": {"size": preset.small_size},
             # Each line keeps its own width and dash in the legend (a short line, not a bar);
-            # bubbles have a legend of their own with swatches of one size (base.bubble_legend).
+            # the bubbles' colours are shown by swatches of one size (swatch).
             "itemsizing": "trace",
             # In the order given: grouped order would put every entry on a row of its own.
             "traceorder": "normal",
@@ -213,6 +213,22 @@ def _legend_y(margins: dict, preset: Preset) -> float:
     return -(preset.font_size * 3.4) / plot_h
 
 
+def swatch(name: str, colour: str, size: float) -> dict:
+    """A legend entry for a group of bubbles, one size whatever its bubbles' sizes: a marker
+    outside the axes (never drawn in the plot). On screen, the bubbles' own legend does this
+    (base.bubble_legend); plotly's constant swatch is too large for a memo page."""
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": [-1000],
+        "y": [-1000],
+        "name": base.escape(name),
+        "marker": {"size": size, "color": colour},
+        "hoverinfo": "skip",
+        "cliponaxis": True,
+    }
+
+
 def memo_map(
     points: Sequence[base.PlotPoint],
     *,
@@ -244,15 +260,13 @@ def memo_map(
     start_size = small * 0.9
     if trails:
         data.append(base.trail_start_trace(trails, since, start_size))
-    legend = [t["name"] for t in data]
-    bubble_names = [] if by_quadrant else [g[0] for g in groups]
+    legend = [t["name"] for t in data] + ([] if by_quadrant else [g[0] for g in groups])
     small_d, large_d = font * 0.8, font * 2.6
     diameters = base.bubble_diameters([pt.size for pt in drawn], size_reference, small_d, large_d)
 
     def layout_for(note_lines: int) -> tuple[dict, dict, labels.Frame]:
         plot_width = p.width - font * (6.8 + 6)  # _margins' left and right
-        rows = legend_rows(legend, p, plot_width) + legend_rows(bubble_names, p, plot_width)
-        margins = _margins(p, with_text, note_lines, rows, right=6)
+        margins = _margins(p, with_text, note_lines, legend_rows(legend, p, plot_width), right=6)
         frame = labels.Frame(
             p.width, p.height, margins["l"], margins["r"], margins["t"], margins["b"]
         )
@@ -282,14 +296,6 @@ def memo_map(
     layout["yaxis"] = base.axis(base.Y_TITLE.replace(" (", "<br>("), font)
     layout["legend"]["y"] = _legend_y(margins, p)
     layout["legend"] |= {"entrywidth": legend_entry_width(legend, p), "entrywidthmode": "pixels"}
-    if bubble_names:
-        plot_h = p.height - margins["t"] - margins["b"]
-        below = legend_rows(legend, p, p.width - margins["l"] - margins["r"]) * small * LEGEND_ROW
-        layout["legend2"] = base.bubble_legend(layout["legend"]["y"] - below / plot_h, small)
-        layout["legend2"] |= {
-            "entrywidth": legend_entry_width(bubble_names, p),
-            "entrywidthmode": "pixels",
-        }
 
     for name, colour, idx in groups:
         data.append(
@@ -299,8 +305,7 @@ def memo_map(
                 "y": [drawn[i].y for i in idx],
                 "mode": "markers",
                 "name": base.escape(name),
-                "legend": base.BUBBLE_LEGEND,
-                "showlegend": not by_quadrant,
+                "showlegend": False,
                 "text": [base.escape(drawn[i].label) for i in idx],
                 "hoverinfo": "text",
                 "cliponaxis": False,
@@ -313,6 +318,8 @@ def memo_map(
             }
         )
 
+    if not by_quadrant:
+        data += [swatch(name, colour, small * 0.9) for name, colour, _ in groups]
     notes = list(quadrant_notes)
     # Trails: from the hollow start marker to an arrowhead at the bubble's edge.
     notes += [

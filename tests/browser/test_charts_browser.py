@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from assessments import selectors
-from assessments.demo import DEMO_PASSWORD, load_demo
+from assessments.demo import load_demo
 from assessments.models import Company, Evidence
+from tests.browser.test_company_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,10 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def partner(page: Page, live_server):
     load_demo()
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "partner")
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server.url, "partner")
     page.wait_for_selector("#map-chart .main-svg")
     return page
 
@@ -99,13 +97,14 @@ def test_the_map_per_task_by_sector_with_trails(partner, live_server, artifacts_
     assert any(" · " in text for text in labels)
     legend = page.locator("#map-chart .legendtext").all_text_contents()
     assert any(text.startswith("Position on") for text in legend)
-    page.screenshot(path=str(artifacts_dir / "charts-map-task-trails.png"))
+    page.screenshot(path=str(artifacts_dir / "charts-map-task-trails.png"), full_page=True)
     page.goto(f"{live_server.url}/?colour=sector")
     page.wait_for_selector("#map-chart .main-svg")
-    swatches = page.locator("#map-chart .legend .traces .scatterpts")
+    # The bubbles' own legend (legend2): one swatch size whatever the sector's bubbles.
+    swatches = page.locator("#map-chart .legend2 .traces .legendpoints path")
     sizes = {round(s.bounding_box()["width"]) for s in swatches.all() if s.bounding_box()}
-    assert len(sizes) == 1, "one swatch size for every sector"
-    page.screenshot(path=str(artifacts_dir / "charts-map-sector.png"))
+    assert swatches.count() >= 5 and len(sizes) == 1, "one swatch size for every sector"
+    page.screenshot(path=str(artifacts_dir / "charts-map-sector.png"), full_page=True)
     page.goto(f"{live_server.url}/")
     page.wait_for_selector("#map-chart .main-svg")
     page.screenshot(path=str(artifacts_dir / "charts-map-1440.png"))

@@ -40,8 +40,8 @@ def geometry(figure: dict, screen_frame: labels.Frame | None = None) -> MapGeome
     bubbles, markers = [], []
     for trace in figure["data"]:
         marker = trace.get("marker", {})
-        if trace.get("mode") != "markers" or trace["x"] == [None]:
-            continue
+        if trace.get("mode") != "markers" or trace["x"] == [-1000]:
+            continue  # not a bubble, or a legend swatch outside the axes
         sizes = marker["size"]
         sizes = sizes if isinstance(sizes, list) else [sizes] * len(trace["x"])
         target = markers if marker.get("symbol") == "circle-open" else bubbles

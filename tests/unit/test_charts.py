@@ -56,7 +56,10 @@ def portfolio(count: int, seed: int, *, trails: bool, per_task: bool) -> list[ba
 
 
 def _bubbles(trace) -> bool:
-    return trace.get("legend") == base.BUBBLE_LEGEND
+    """A trace of bubbles (on screen in the bubbles' legend; in print named by swatches)."""
+    if trace.get("mode") != "markers" or trace["x"] == [-1000]:
+        return False
+    return trace.get("legend") == base.BUBBLE_LEGEND or "text" in trace
 
 
 def screen_map(points, **kw):
@@ -164,7 +167,11 @@ def test_screen_and_print_share_the_palette_boundary_and_quadrants():
     on_screen, in_print = screen_map(points), print_map(points)
 
     def colours(figure):
-        return {t["name"]: t["marker"]["color"] for t in figure["data"] if _bubbles(t)}
+        return {
+            t["name"]: t["marker"]["color"]
+            for t in figure["data"]
+            if t.get("mode") == "markers" and t["marker"].get("symbol") != "circle-open"
+        }
 
     def shades(figure):
         return [
@@ -189,17 +196,22 @@ def test_screen_and_print_share_the_palette_boundary_and_quadrants():
 
 def test_legend_shows_each_line_style_as_a_line_and_bubbles_as_swatches_of_one_size():
     points = [point(n, 10 + n * 7, 60, group=f"Sector {n % 4}", size=n + 1) for n in range(12)]
-    for figure in (screen_map(points, since=SINCE), print_map(points)):
+    on_screen, in_print = screen_map(points, since=SINCE), print_map(points)
+    for figure in (on_screen, in_print):
         legend = figure["layout"]["legend"]
         assert legend["itemsizing"] == "trace" and legend["traceorder"] == "normal"
         lines = [t for t in figure["data"] if t.get("mode") == "lines"]
         assert [t["line"]["dash"] for t in lines] == ["solid", "dash", "dot"]
         assert max(t["line"]["width"] for t in lines) <= 2.5, "a line, not a bar"
-        # The bubbles have a legend of their own, whose swatches are all one size.
-        assert figure["layout"]["legend2"]["itemsizing"] == "constant"
-        bubbles = [t for t in figure["data"] if _bubbles(t)]
-        assert len(bubbles) == 4 and all(t.get("showlegend", True) for t in bubbles)
         assert not any(t.get("legend") for t in lines)
+    # On screen the bubbles have a legend of their own, whose swatches are all one size.
+    assert on_screen["layout"]["legend2"]["itemsizing"] == "constant"
+    bubbles = [t for t in on_screen["data"] if _bubbles(t)]
+    assert len(bubbles) == 4 and all(t.get("showlegend", True) for t in bubbles)
+    # In print, swatches of one size outside the axes stand for the bubbles.
+    swatches = [t for t in in_print["data"] if t.get("x") == [-1000]]
+    assert len(swatches) == 4 and len({t["marker"]["size"] for t in swatches}) == 1
+    assert sorted(t["name"] for t in swatches) == [f"Sector {n}" for n in range(4)]
 
 
 def test_sectors_past_the_palette_share_other_smallest_first():
