@@ -513,3 +513,41 @@ def score_history(series: Sequence[tuple[str, Sequence[date], Sequence[float | N
             "plot_bgcolor": "#fafbfc",
         },
     }
+
+
+def mark_adoptions(figure: dict, adoptions: Sequence[tuple[date, str]]) -> dict:
+    """A dotted vertical line and its name at each date a rubric version was adopted, on a
+    score history figure (a new dict; the history before a mark is restated under the
+    version in force now, so the lines stay comparable across it)."""
+    shapes = list(figure["layout"].get("shapes", []))
+    notes = list(figure["layout"].get("annotations", []))
+    for day, label in adoptions:
+        x = day.isoformat()
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": TRAIL_COLOUR, "width": 1, "dash": "dot"},
+            }
+        )
+        notes.append(
+            {
+                "x": x,
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "yanchor": "bottom",
+                "text": _text(label),
+                "showarrow": False,
+                "font": {"size": 10, "color": TRAIL_COLOUR},
+            }
+        )
+    layout = {**figure["layout"], "shapes": shapes, "annotations": notes}
+    if adoptions:
+        layout["margin"] = {**layout.get("margin", {}), "t": 24}
+    return {**figure, "layout": layout}

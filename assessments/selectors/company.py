@@ -22,6 +22,7 @@ from ..models import (
     TaskSnapshot,
 )
 from . import active_rubric_version, today
+from .rubric import adoption_marks
 
 # --- Company pages and the review queue --------------------------------------------------
 
@@ -102,6 +103,8 @@ def company_page(
     company_history = list(
         CompanySnapshot.objects.filter(company=company, rubric_version=version).order_by("as_of")
     )
+    # The history is restated under the active version; a dotted line marks each adoption.
+    marks = adoption_marks()
     views = []
     for task in tasks:
         evidence = list(task.evidence.all())
@@ -112,21 +115,24 @@ def company_page(
                 task=task,
                 evidence=evidence,
                 waterfall=task_waterfall(task, evidence, as_of, rubric),
-                history=screen_charts.score_history(
-                    [
-                        ("task x", dates, [s.x for s in snaps]),
-                        ("task y", dates, [s.y for s in snaps]),
-                        (
-                            "company x",
-                            [s.as_of for s in company_history],
-                            [s.x for s in company_history],
-                        ),
-                        (
-                            "company y",
-                            [s.as_of for s in company_history],
-                            [s.y for s in company_history],
-                        ),
-                    ]
+                history=screen_charts.mark_adoptions(
+                    screen_charts.score_history(
+                        [
+                            ("task x", dates, [s.x for s in snaps]),
+                            ("task y", dates, [s.y for s in snaps]),
+                            (
+                                "company x",
+                                [s.as_of for s in company_history],
+                                [s.x for s in company_history],
+                            ),
+                            (
+                                "company y",
+                                [s.as_of for s in company_history],
+                                [s.y for s in company_history],
+                            ),
+                        ]
+                    ),
+                    marks,
                 ),
             )
         )
@@ -136,12 +142,15 @@ def company_page(
         "tasks": views,
         "rubric": rubric,
         "as_of": as_of,
-        "history": screen_charts.score_history(
-            [
-                ("x (frontier)", dates, [s.x for s in company_history]),
-                ("y (proprietary)", dates, [s.y for s in company_history]),
-                ("confidence × 100", dates, [s.confidence * 100 for s in company_history]),
-            ]
+        "history": screen_charts.mark_adoptions(
+            screen_charts.score_history(
+                [
+                    ("x (frontier)", dates, [s.x for s in company_history]),
+                    ("y (proprietary)", dates, [s.y for s in company_history]),
+                    ("confidence × 100", dates, [s.confidence * 100 for s in company_history]),
+                ]
+            ),
+            marks,
         ),
     }
 
