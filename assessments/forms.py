@@ -212,16 +212,26 @@ class RubricDraftForm(forms.Form):
     (the active version's for a new draft), with the partner's edits."""
 
     name = forms.CharField(max_length=200, required=False)
-    unverified_weight = forms.FloatField(min_value=0, max_value=1)
-    scale = forms.FloatField(min_value=0.01, max_value=100)
-    mass_for_confidence = forms.FloatField(min_value=0.01, max_value=100)
+    unverified_weight = forms.FloatField(min_value=0, max_value=1, label="Unverified weight")
+    scale = forms.FloatField(min_value=0.01, max_value=100, label="Scale")
+    mass_for_confidence = forms.FloatField(
+        min_value=0.01, max_value=100, label="Mass for confidence"
+    )
     proprietary_weight = forms.FloatField(
         min_value=0.01, max_value=10, label="Proprietary weight k"
     )
-    boundary_at_epoch = forms.FloatField(min_value=-500, max_value=500)
-    boundary_epoch = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    boundary_drift_per_year = forms.FloatField(min_value=0.01, max_value=100)
-    reunderwrite_after_days = forms.IntegerField(min_value=1, max_value=3650)
+    boundary_at_epoch = forms.FloatField(
+        min_value=-500, max_value=500, label="Boundary level at the epoch"
+    )
+    boundary_epoch = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Boundary epoch"
+    )
+    boundary_drift_per_year = forms.FloatField(
+        min_value=0.01, max_value=100, label="Boundary rise per year"
+    )
+    reunderwrite_after_days = forms.IntegerField(
+        min_value=1, max_value=3650, label="Re-underwrite after (days)"
+    )
     label_untrainable = forms.CharField(max_length=60)
     label_lab_territory = forms.CharField(max_length=60)
     label_commodity_tokens = forms.CharField(max_length=60)

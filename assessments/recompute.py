@@ -499,7 +499,7 @@ def activate_rubric_version(*, version_id: int) -> int:
     recording progress on the version. Idempotent: a retried job redoes the same rows.
     Returns the number of history dates restated."""
     version = RubricVersion.objects.get(pk=version_id)
-    dates = [d for d in rubric_selectors.restatement_dates(version) if d != selectors.today()]
+    dates = rubric_selectors.restatement_dates(version)
     _activation_progress(
         version_id, state=ActivationState.RUNNING, done=0, total=len(dates) + 1, error=""
     )

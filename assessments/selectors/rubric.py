@@ -60,7 +60,8 @@ def adoption_marks() -> list[tuple[date, str]]:
 
 def restatement_dates(version: RubricVersion) -> list[date]:
     """The dates of the stored history recorded under any other version: the dates at which
-    activating this version restates its history (its own recorded dates need nothing)."""
+    activating this version restates its history (its own recorded dates need nothing, and
+    today is re-scored, not restated)."""
     dates: set[date] = set()
     for model in (TaskSnapshot, CompanySnapshot):
         dates |= set(
@@ -69,6 +70,7 @@ def restatement_dates(version: RubricVersion) -> list[date]:
             .distinct()
             .order_by()
         )
+    dates.discard(today())
     return sorted(dates)
 
 
