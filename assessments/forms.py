@@ -204,6 +204,13 @@ RUBRIC_HELP = {
     "label_specialist_models": "Name of the top-left quadrant (x < 50, y ≥ 50).",
 }
 WEIGHT_HELP = "How much one note on this factor moves its axis."
+
+
+def _plain(value):
+    """180.0 shown as 180: a whole number reads as one in the editor."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 HALF_LIFE_HELP = "Days after which a note on this factor counts half."
 
 
@@ -239,10 +246,10 @@ class RubricDraftForm(forms.Form):
 
     def __init__(self, *args, base: RubricVersion, **kwargs):
         rubric = base.to_rubric()
-        initial = {name: getattr(base, name) for name in services.RUBRIC_FIELDS}
+        initial = {name: _plain(getattr(base, name)) for name in services.RUBRIC_FIELDS}
         for factor in scoring.FACTORS:
-            initial[f"weight_{factor.code}"] = rubric.factor_weights[factor.code]
-            initial[f"half_life_{factor.code}"] = rubric.half_lives[factor.code]
+            initial[f"weight_{factor.code}"] = _plain(rubric.factor_weights[factor.code])
+            initial[f"half_life_{factor.code}"] = _plain(rubric.half_lives[factor.code])
         super().__init__(*args, initial=initial, **kwargs)
         for name, help_text in RUBRIC_HELP.items():
             self.fields[name].help_text = help_text

@@ -15,7 +15,8 @@ from .screen import FONT, TOTAL, TRAIL_COLOUR
 LOW_COLOUR = TRAIL_COLOUR
 HIGH_COLOUR = TOTAL
 # The measures drawn, as (key, panel title, unit in the hover).
-PANELS = (("x", "Frontier (x)", "pts"), ("y", "Proprietary (y)", "pts"), ("runway", "Runway", "y"))
+PANELS = (("x", "x (frontier)", "pts"), ("y", "y (proprietary)", "pts"), ("runway", "runway", "y"))
+UNITS = {"pts": "points", "y": "years"}
 ROW_HEIGHT = 26
 
 
@@ -36,7 +37,13 @@ def tornado(rows: Sequence[TornadoRow], step_percent: int = 20) -> dict:
     layout: dict = {
         "barmode": "overlay",
         "height": 90 + ROW_HEIGHT * max(len(rows), 1),
-        "margin": {"l": 210, "r": 16, "t": 48, "b": 40},
+        # Room for the longest name at about 7 px a character.
+        "margin": {
+            "l": 24 + 7 * max((len(r.label) for r in rows), default=10),
+            "r": 16,
+            "t": 48,
+            "b": 40,
+        },
         "font": FONT,
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#fafbfc",
@@ -70,7 +77,7 @@ def tornado(rows: Sequence[TornadoRow], step_percent: int = 20) -> dict:
         start = index * (width + gap)
         layout[f"xaxis{suffix}"] = {
             "domain": [start, start + width],
-            "title": {"text": f"{title}, change in {unit}", "standoff": 4},
+            "title": {"text": f"{title}, {UNITS[unit]}", "standoff": 4},
             "side": "top",
             "zeroline": True,
             "zerolinecolor": "#9aa3b0",

@@ -82,6 +82,15 @@ def version_on(day: date, adopted: list[Adoption], versions: dict[int, RubricVer
     return active_rubric_version()
 
 
+def shown(value) -> str:
+    """A rubric value as the editor shows it: 1.2, 180, 1 Jan 2026."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, date):
+        return f"{value.day} {value:%b %Y}"
+    return str(value)
+
+
 @dataclass(frozen=True)
 class FieldChange:
     """One number or name of a draft that differs from the active version."""
@@ -89,6 +98,14 @@ class FieldChange:
     label: str
     active: object
     draft: object
+
+    @property
+    def was(self) -> str:
+        return shown(self.active)
+
+    @property
+    def now(self) -> str:
+        return shown(self.draft)
 
 
 def compare(draft: scoring.Rubric, active: scoring.Rubric) -> list[FieldChange]:
@@ -152,6 +169,10 @@ class Mover:
     @property
     def runway_change(self) -> float:
         return (self.after.runway_years or 0.0) - (self.before.runway_years or 0.0)
+
+    @property
+    def runway_change_text(self) -> str:
+        return signed(self.runway_change) + " y"
 
     @property
     def distance(self) -> float:
@@ -328,6 +349,12 @@ MEASURE_NAMES = {
     "margin": ("margin", " pts"),
     "runway_years": ("runway", " y"),
 }
+MEASURE_ROWS = {
+    "x": "x (frontier)",
+    "y": "y (proprietary)",
+    "margin": "margin, points",
+    "runway_years": "runway, years",
+}
 
 
 def signed(value: float, digits: int = 1) -> str:
@@ -355,7 +382,9 @@ def move_rows(movement: scoring.Movement) -> list[MoveRow]:
         total = movement.total(measure)
         parts = [movement.parts[measure][cause] for cause in scoring.MOVE_PARTS]
         rounded = scoring.rounded_parts(total, parts)
-        rows.append(MoveRow(name, unit, signed(total), [signed(p) for p in rounded]))
+        rows.append(
+            MoveRow(MEASURE_ROWS[measure], unit, signed(total), [signed(p) for p in rounded])
+        )
     return rows
 
 

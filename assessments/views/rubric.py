@@ -32,6 +32,7 @@ DRAFT_PAGE = "assessments/rubric_draft.html"
 PREVIEW_PAGE = "assessments/rubric_preview.html"
 ACTIVATE_PAGE = "assessments/rubric_activate.html"
 INSIGHT = "assessments/rubric_company.html"
+PREVIEW_MAP_HEIGHT = 600
 
 
 def _version(version_id: int) -> RubricVersion:
@@ -99,7 +100,7 @@ def _comparison(form: RubricDraftForm, version: RubricVersion, active: RubricVer
         field = form[name]
         return {
             "field": field,
-            "active": active_value,
+            "active": rubric_selectors.shown(active_value),
             "changed": _differs(field.value(), active_value),
         }
 
@@ -185,6 +186,8 @@ def _preview_context(request: HttpRequest, version: RubricVersion) -> dict:
         fig = screen_charts.interactive_map(
             chart_points, as_of=active.as_of, rubric=rubric, colour_by=filters.colour_by
         )
+        # Two maps side by side: shorter than the map page's one.
+        fig["layout"]["height"] = PREVIEW_MAP_HEIGHT
         for trace in fig["data"]:
             if trace.get("name") == "Before":
                 trace["name"] = f"Under the active v{active.rubric_number}"
@@ -265,9 +268,8 @@ def company_insight(request: HttpRequest, pk: int) -> HttpResponse:
     since = MapFilterForm(request.GET)
     since.is_valid()
     insight = rubric_selectors.company_insight(company, since=since.cleaned_data.get("since"))
-    shown = [s for s in insight.sensitivity if s.swing("margin") > 0][
-        : rubric_selectors.TORNADO_ROWS
-    ]
+    moving = [s for s in insight.sensitivity if s.swing("margin") > 0]
+    shown = moving[: rubric_selectors.TORNADO_ROWS]
     tornado = sensitivity_charts.tornado(
         [
             sensitivity_charts.TornadoRow(
@@ -291,7 +293,8 @@ def company_insight(request: HttpRequest, pk: int) -> HttpResponse:
             "part_names": [rubric_selectors.PART_NAMES[p] for p in scoring.MOVE_PARTS],
             "levers": [(lv, rubric_selectors.lever_text(lv)) for lv in insight.levers],
             "tornado": tornado if shown else None,
-            "tornado_hidden": len(insight.sensitivity) - len(shown),
+            "tornado_smaller": len(moving) - len(shown),
+            "tornado_zero": len(insight.sensitivity) - len(moving),
             "rubric": insight.rubric_now.to_rubric(),
         },
     )
