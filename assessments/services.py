@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -250,9 +251,11 @@ def rubric_draft_create(
     """A new, inactive rubric version: a copy of base with the given changes."""
     access.require_rubric_manager(user)
     last = RubricVersion.objects.select_for_update().order_by("-number").first()
+    # A discarded draft's number is not given again: the audit trail still names it.
+    discarded = RubricVersion.history.aggregate(Max("number"))["number__max"] or 0
     draft = RubricVersion.objects.get(pk=base.pk)
     draft.pk = None
-    draft.number = (last.number if last else 0) + 1
+    draft.number = max(last.number if last else 0, discarded) + 1
     draft.name = name
     draft.is_active = False
     draft.activated_at = None

@@ -201,8 +201,6 @@ def _preview_context(request: HttpRequest, version: RubricVersion) -> dict:
         "draft_figure": figure(result.draft_scored, result.draft, trails=True),
         "movers": result.movers[: rubric_selectors.MOVERS_SHOWN],
         "today": selectors.today(),
-        "choices": map_selectors.filter_choices(request.user, active.rubric),
-        "filter_form": MapFilterForm(request.GET),
     }
 
 
@@ -212,11 +210,11 @@ def rubric_preview(request: HttpRequest, version_id: int) -> HttpResponse:
     """The map under the active rubric beside the map under this version, same filters and
     date, and the companies that would move, largest move first. Nothing is written."""
     version = _version(version_id)
-    response = render(
-        request,
-        _partial(request, PREVIEW_PAGE, "preview-region"),
-        _preview_context(request, version),
-    )
+    template = _partial(request, PREVIEW_PAGE, "preview-region")
+    context = _preview_context(request, version)
+    if template == PREVIEW_PAGE:  # the filters' options: the full page only
+        context["choices"] = map_selectors.filter_choices(request.user, context["preview"].draft)
+    response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
