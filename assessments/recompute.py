@@ -268,8 +268,8 @@ def _write_snapshots(version, as_of, task_values, company_values, staged: bool) 
             ):
                 cursor.execute(
                     f"INSERT INTO {model._meta.db_table} "
-                    f"({owner}, as_of, rubric_version_id, {fields}, recorded_at) "
-                    f"SELECT id, %s, %s, {fields}, now() FROM {stage} ORDER BY id "
+                    f"({owner}, as_of, rubric_version_id, {fields}, recorded_at, restated) "
+                    f"SELECT id, %s, %s, {fields}, now(), false FROM {stage} ORDER BY id "
                     f"ON CONFLICT ({owner}, as_of, rubric_version_id) DO UPDATE SET {updates}",
                     [as_of, version.pk],
                 )

@@ -226,3 +226,45 @@ def test_history_charts_mark_the_adoption_of_a_version(
     assert [a["text"] for a in history["layout"]["annotations"]] == [f"v{draft.number} adopted"]
     # The restated history is continuous: both dates, under the new version.
     assert len(history["data"][0]["x"]) == 2
+
+
+def test_a_draft_started_with_a_bad_number_explains_and_starts_nothing(signed_in):
+    page = signed_in.post(reverse("rubric"), {"name": "Broken", "scale": "zero"})
+    assert page.status_code == 200 and "The draft was not started" in page.text
+    assert not RubricVersion.objects.filter(name="Broken").exists()
+
+
+def test_the_preview_and_the_company_section_read_a_fixed_number_of_queries(
+    signed_in, company, partner
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    draft = new_draft(signed_in, weight_system_access="3")
+    urls = [
+        reverse("rubric_preview", args=[draft.pk]),
+        reverse("company_insight", args=[company.pk]),
+    ]
+
+    def counts():
+        result = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert signed_in.get(url, **HTMX).status_code == 200
+            result.append(len(queries))
+        return result
+
+    before = counts()
+    more = CompanyFactory(fund=partner.fund, name="Another")
+    for n in range(6):
+        task = TaskFactory(company=more if n % 2 else company, name=f"Extra {n}")
+        services.evidence_create(
+            task=task,
+            author=partner.user,
+            factor="user_habit",
+            stance=1,
+            strength=3,
+            confidence="medium",
+            observed_on=TODAY - timedelta(days=10 * n),
+        )
+    assert counts() == before
