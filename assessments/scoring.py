@@ -535,20 +535,30 @@ def sensitivity(
     """Each factor weight and half-life changed by ±step, the effect on the company;
     largest effect on runway first (then on margin, which still moves once absorbed).
     Empty for a company with no scored task."""
-    tasks = [(weight, tuple(rows)) for weight, rows in tasks]
-
-    def score(r: Rubric) -> Score:
-        return company_state(tasks, rows_until=as_of, decay_at=as_of, rubric=r, boundary_on=as_of)
-
-    base = score(rubric)
+    tasks = [(weight, tuple(r for r in rows if r.observed_on <= as_of)) for weight, rows in tasks]
+    weights = [weight for weight, _ in tasks]
+    task_scores = [score_task(rows, as_of, rubric) for _, rows in tasks]
+    base = score_company(list(zip(weights, task_scores, strict=True)), as_of, rubric)
     if not base.is_scored:
         return []
+
+    def score(changed: Rubric, factor: str) -> Score:
+        # A task with no row on the factor scores exactly as before: only the others change.
+        scores = [
+            score_task(rows, as_of, changed) if any(r.factor == factor for r in rows) else old
+            for (_, rows), old in zip(tasks, task_scores, strict=True)
+        ]
+        return score_company(list(zip(weights, scores, strict=True)), as_of, changed)
+
     results = []
     for kind, numbers in ((WEIGHT, rubric.factor_weights), (HALF_LIFE, rubric.half_lives)):
         for factor in FACTORS:
             value = numbers[factor.code]
             low, high = (
-                _changes(base, score(_with_factor_number(rubric, kind, factor.code, value * m)))
+                _changes(
+                    base,
+                    score(_with_factor_number(rubric, kind, factor.code, value * m), factor.code),
+                )
                 for m in (1 - step, 1 + step)
             )
             results.append(Sensitivity(kind, factor.code, value, low, high))
@@ -574,21 +584,18 @@ def runway_levers(
 ) -> list[Lever]:
     """The few notes that would add the most runway if found and verified: every factor of
     every task tried once, ranked by runway gained (then margin, for an absorbed company)."""
-    tasks = [(weight, tuple(rows)) for weight, rows in tasks]
-
-    def score(candidate) -> Score:
-        return company_state(
-            candidate, rows_until=as_of, decay_at=as_of, rubric=rubric, boundary_on=as_of
-        )
-
-    base = score(tasks)
+    tasks = [(weight, tuple(r for r in rows if r.observed_on <= as_of)) for weight, rows in tasks]
+    # Only the task that gets the note is re-scored; the others keep their scores.
+    task_scores = [score_task(rows, as_of, rubric) for _, rows in tasks]
+    weights = [weight for weight, _ in tasks]
+    base = score_company(list(zip(weights, task_scores, strict=True)), as_of, rubric)
     levers = []
-    for index, (weight, rows) in enumerate(tasks):
+    for index, (_, rows) in enumerate(tasks):
         for factor in FACTORS:
             note = EvidenceRow(factor.code, factor.polarity, 5, "high", as_of, verified=True)
-            candidate = list(tasks)
-            candidate[index] = (weight, (*rows, note))
-            after = score(candidate)
+            scores = list(task_scores)
+            scores[index] = score_task((*rows, note), as_of, rubric)
+            after = score_company(list(zip(weights, scores, strict=True)), as_of, rubric)
             if not after.is_scored:
                 continue
             margin_gain = _measure(after, "margin") - _measure(base, "margin")

@@ -180,3 +180,24 @@ def test_the_levers_add_runway_and_the_best_comes_first():
         if lv.factor == "public_benchmark"
     ]
     assert benchmark and all(lv.stance == -1 for lv in benchmark)
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(company=tasks)
+def test_sensitivity_equals_re_scoring_the_whole_company(company):
+    """Its shortcut (re-scoring only the tasks with evidence on the factor) changes nothing."""
+
+    def company_score(rubric):
+        return scoring.company_state(
+            company, rows_until=END, decay_at=END, rubric=rubric, boundary_on=END
+        )
+
+    base = company_score(DEFAULT_RUBRIC)
+    for s in scoring.sensitivity(company, END, DEFAULT_RUBRIC)[:6]:
+        mapping = "factor_weights" if s.kind == scoring.WEIGHT else "half_lives"
+        numbers = {**getattr(DEFAULT_RUBRIC, mapping), s.factor: s.value * 1.2}
+        after = company_score(replace(DEFAULT_RUBRIC, **{mapping: numbers}))
+        assert s.high["y"] == pytest.approx(after.y - base.y, abs=1e-12)
+        assert s.high["runway_years"] == pytest.approx(
+            after.runway_years - base.runway_years, abs=1e-12
+        )
