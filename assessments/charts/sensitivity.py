@@ -16,6 +16,8 @@ LOW_COLOUR = TRAIL_COLOUR
 HIGH_COLOUR = TOTAL
 # The measures drawn, as (key, panel title, unit in the hover).
 PANELS = (("x", "x (frontier)", "pts"), ("y", "y (proprietary)", "pts"), ("runway", "runway", "y"))
+# Below the boundary runway is 0 whatever the weights: the margin says how far below.
+ABSORBED_PANELS = (*PANELS[:2], ("margin", "margin", "pts"))
 UNITS = {"pts": "points", "y": "years"}
 ROW_HEIGHT = 26
 
@@ -29,9 +31,11 @@ class TornadoRow:
     high: dict[str, float]
 
 
-def tornado(rows: Sequence[TornadoRow], step_percent: int = 20) -> dict:
+def tornado(rows: Sequence[TornadoRow], step_percent: int = 20, absorbed: bool = False) -> dict:
     """One horizontal bar pair per number (−step grey, +step blue) in three panels side by
-    side (x, y, runway), the rows in the order given with the first on top."""
+    side (x, y, runway; margin instead of runway for an absorbed company), the rows in the
+    order given with the first on top."""
+    panels = ABSORBED_PANELS if absorbed else PANELS
     labels = [html.escape(r.label, quote=False) for r in rows]
     traces = []
     layout: dict = {
@@ -51,8 +55,8 @@ def tornado(rows: Sequence[TornadoRow], step_percent: int = 20) -> dict:
         "bargap": 0.35,
     }
     gap = 0.04
-    width = (1 - gap * (len(PANELS) - 1)) / len(PANELS)
-    for index, (key, title, unit) in enumerate(PANELS):
+    width = (1 - gap * (len(panels) - 1)) / len(panels)
+    for index, (key, title, unit) in enumerate(panels):
         suffix = "" if index == 0 else str(index + 1)
         for name, colour, side in (
             (f"\u2212{step_percent} %", LOW_COLOUR, "low"),

@@ -272,11 +272,12 @@ def company_insight(request: HttpRequest, pk: int) -> HttpResponse:
         [
             sensitivity_charts.TornadoRow(
                 label=rubric_selectors.sensitivity_label(s),
-                low={"x": s.low["x"], "y": s.low["y"], "runway": s.low["runway_years"]},
-                high={"x": s.high["x"], "y": s.high["y"], "runway": s.high["runway_years"]},
+                low={**s.low, "runway": s.low["runway_years"]},
+                high={**s.high, "runway": s.high["runway_years"]},
             )
             for s in shown
-        ]
+        ],
+        absorbed=not insight.movement.end.runway_years,
     )
     return render(
         request,
