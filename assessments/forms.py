@@ -359,31 +359,94 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
+# What each number of the rubric means, in plain words, shown beside its field.
+RUBRIC_HELP = {
+    "unverified_weight": "How much a note counts until a partner verifies it: 1 counts it in "
+    "full, 0 not at all.",
+    "scale": "How far evidence pushes a score from 50: the larger the scale, the more evidence "
+    "the same move takes.",
+    "mass_for_confidence": "How much evidence makes a score about two-thirds sure "
+    "(confidence = 1 − e^(−evidence mass ÷ this)).",
+    "proprietary_weight": "k: how many frontier points one proprietary point is worth against "
+    "the boundary (a company is absorbed when x + k·y falls below it).",
+    "boundary_at_epoch": "Where the absorption boundary stands, in x + k·y, on the epoch date.",
+    "boundary_epoch": "The date the boundary level above refers to.",
+    "boundary_drift_per_year": "How many points a year the boundary rises, i.e. how fast general "
+    "models absorb work; runway = margin ÷ this.",
+    "reunderwrite_after_days": "A task with no note newer than this many days is due for "
+    "re-underwriting in the review queue.",
+    "label_untrainable": "Name of the top-right quadrant (x ≥ 50, y ≥ 50).",
+    "label_lab_territory": "Name of the bottom-right quadrant (x ≥ 50, y < 50).",
+    "label_commodity_tokens": "Name of the bottom-left quadrant (x < 50, y < 50).",
+    "label_specialist_models": "Name of the top-left quadrant (x < 50, y ≥ 50).",
+}
+WEIGHT_HELP = "How much one note on this factor moves its axis."
+
+
+def _plain(value):
+    """180.0 shown as 180: a whole number reads as one in the editor."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+HALF_LIFE_HELP = "Days after which a note on this factor counts half."
+
+
 class RubricDraftForm(forms.Form):
-    """A new version: the active one's values, with the partner's edits."""
+    """Every number of a rubric version, with its meaning beside it: the draft's own values
+    (the active version's for a new draft), with the partner's edits."""
 
     name = OneLineField(max_length=200, required=False)
-    unverified_weight = forms.FloatField(min_value=0, max_value=1)
-    scale = forms.FloatField(min_value=0.01)
-    mass_for_confidence = forms.FloatField(min_value=0.01)
-    proprietary_weight = forms.FloatField(min_value=0.01)
-    boundary_at_epoch = forms.FloatField()
-    boundary_drift_per_year = forms.FloatField(min_value=0.01)
-    reunderwrite_after_days = forms.IntegerField(min_value=1)
+    unverified_weight = forms.FloatField(min_value=0, max_value=1, label="Unverified weight")
+    scale = forms.FloatField(min_value=0.01, max_value=100, label="Scale")
+    mass_for_confidence = forms.FloatField(
+        min_value=0.01, max_value=100, label="Mass for confidence"
+    )
+    proprietary_weight = forms.FloatField(
+        min_value=0.01, max_value=10, label="Proprietary weight k"
+    )
+    boundary_at_epoch = forms.FloatField(
+        min_value=-500, max_value=500, label="Boundary level at the epoch"
+    )
+    boundary_epoch = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Boundary epoch"
+    )
+    boundary_drift_per_year = forms.FloatField(
+        min_value=0.01, max_value=100, label="Boundary rise per year"
+    )
+    reunderwrite_after_days = forms.IntegerField(
+        min_value=1, max_value=3650, label="Re-underwrite after (days)"
+    )
+    label_untrainable = OneLineField(max_length=60)
+    label_lab_territory = OneLineField(max_length=60)
+    label_commodity_tokens = OneLineField(max_length=60)
+    label_specialist_models = OneLineField(max_length=60)
 
     def __init__(self, *args, base: RubricVersion, **kwargs):
-        initial = {name: getattr(base, name) for name in services.RUBRIC_PARAMETERS}
-        weights = base.to_rubric().factor_weights
+        rubric = base.to_rubric()
+        initial = {name: _plain(getattr(base, name)) for name in services.RUBRIC_FIELDS}
         for factor in scoring.FACTORS:
-            initial[f"weight_{factor.code}"] = weights[factor.code]
+            initial[f"weight_{factor.code}"] = _plain(rubric.factor_weights[factor.code])
+            initial[f"half_life_{factor.code}"] = _plain(rubric.half_lives[factor.code])
         super().__init__(*args, initial=initial, **kwargs)
+        for name, help_text in RUBRIC_HELP.items():
+            self.fields[name].help_text = help_text
         for factor in scoring.FACTORS:
             self.fields[f"weight_{factor.code}"] = forms.FloatField(
                 min_value=0,
                 max_value=10,
-                label=factor.code.replace("_", " "),
-                help_text=factor.meaning,
+                label=f"{factor.code.replace('_', ' ')} weight",
+                help_text=WEIGHT_HELP,
             )
+            self.fields[f"half_life_{factor.code}"] = forms.FloatField(
+                min_value=1,
+                max_value=36500,
+                label=f"{factor.code.replace('_', ' ')} half-life (days)",
+                help_text=HALF_LIFE_HELP,
+            )
+
+    def factor_rows(self):
+        """(factor, weight field, half-life field) for each factor, in the catalogue's order."""
+        return [(f, self[f"weight_{f.code}"], self[f"half_life_{f.code}"]) for f in scoring.FACTORS]
 
     def weight_fields(self):
         return [self[f"weight_{factor.code}"] for factor in scoring.FACTORS]
@@ -391,8 +454,22 @@ class RubricDraftForm(forms.Form):
     def parameter_fields(self):
         return [self[name] for name in services.RUBRIC_PARAMETERS]
 
+    def label_fields(self):
+        return [self[name] for name in services.RUBRIC_LABELS]
+
     def factor_weights(self) -> dict[str, float]:
         return {f.code: self.cleaned_data[f"weight_{f.code}"] for f in scoring.FACTORS}
+
+    def half_lives(self) -> dict[str, float]:
+        return {f.code: self.cleaned_data[f"half_life_{f.code}"] for f in scoring.FACTORS}
+
+    def changes(self) -> dict:
+        """What a service needs: the weights, the half-lives and every other field."""
+        return {
+            "factor_weights": self.factor_weights(),
+            "half_lives": self.half_lives(),
+            **{name: self.cleaned_data[name] for name in services.RUBRIC_FIELDS},
+        }
 
 
 # --- The map's query string: one parser for the map page and its exports, so an export

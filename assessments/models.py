@@ -388,10 +388,19 @@ def _default_half_lives() -> dict[str, float]:
     return {f.code: f.half_life_days for f in scoring.FACTORS}
 
 
+class ActivationState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class RubricVersion(models.Model):
     """The firm's definition of "good": every parameter of the scoring model, versioned.
 
-    Exactly one version is active; activating another re-scores everything.
+    Exactly one version is active; activating another re-scores everything and restates
+    the stored history under it. A version never activated is a draft: it can be edited
+    and discarded.
     """
 
     number = models.PositiveIntegerField(unique=True)
@@ -416,7 +425,21 @@ class RubricVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    # The activation job's progress: one step for the re-score, one per history date restated.
+    activation_state = models.CharField(
+        max_length=10, choices=ActivationState.choices, blank=True, default=""
+    )
+    activation_done = models.PositiveIntegerField(default=0)
+    activation_total = models.PositiveIntegerField(default=0)
+    activation_error = models.TextField(blank=True)
+    history = HistoricalRecords(
+        excluded_fields=[
+            "activation_state",
+            "activation_done",
+            "activation_total",
+            "activation_error",
+        ]
+    )
 
     class Meta:
         ordering = ["-number"]
@@ -442,6 +465,21 @@ class RubricVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Rubric v{self.number}" + (f" · {self.name}" if self.name else "")
+
+    @property
+    def is_draft(self) -> bool:
+        """Never activated: its numbers may still change, and it may be discarded."""
+        return not self.is_active and self.activated_at is None
+
+    @property
+    def is_activating(self) -> bool:
+        return self.activation_state in (ActivationState.QUEUED, ActivationState.RUNNING)
+
+    @property
+    def activation_percent(self) -> int:
+        if not self.activation_total:
+            return 0
+        return round(100 * self.activation_done / self.activation_total)
 
     def to_rubric(self) -> scoring.Rubric:
         """The pure model's view of this version."""
@@ -479,6 +517,10 @@ class Snapshot(models.Model):
     runway_years = models.FloatField(null=True, blank=True)
     evidence_count = models.PositiveIntegerField(default=0)
     recorded_at = models.DateTimeField(auto_now=True)
+    # True for a row computed when a later rubric version was activated, at a date that was
+    # recorded under another version; False for a row recorded by a re-score on its date.
+    # Restating never overwrites a recorded row, so the history as recorded stays readable.
+    restated = models.BooleanField(default=False)
 
     class Meta:
         abstract = True

@@ -24,14 +24,17 @@ from . import scoring, scoring_sql, selectors
 from .models import (
     SCORE_FIELDS,
     SCORE_VALUES,
+    ActivationState,
     Alert,
     AlertKind,
     Company,
     CompanySnapshot,
     Quadrant,
+    RubricVersion,
     Task,
     TaskSnapshot,
 )
+from .selectors import rubric as rubric_selectors
 
 # Above this many tasks a recompute writes in bulk instead of one guarded UPDATE per task.
 BULK_WRITE_THRESHOLD = 200
@@ -251,7 +254,11 @@ def _write_company_scores(company_values, staged: bool) -> None:
 def _write_snapshots(version, as_of, task_values, company_values, staged: bool) -> None:
     if staged:
         fields = ", ".join(SCORE_VALUES)
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*SCORE_VALUES, "recorded_at"))
+        # A re-score records its date: a row restated there earlier becomes a recorded one.
+        updates = (
+            ", ".join(f"{name} = EXCLUDED.{name}" for name in (*SCORE_VALUES, "recorded_at"))
+            + ", restated = false"
+        )
         with connection.cursor() as cursor:
             for model, owner, stage in (
                 (TaskSnapshot, "task_id", "task_score_stage"),
@@ -259,15 +266,15 @@ def _write_snapshots(version, as_of, task_values, company_values, staged: bool) 
             ):
                 cursor.execute(
                     f"INSERT INTO {model._meta.db_table} "
-                    f"({owner}, as_of, rubric_version_id, {fields}, recorded_at) "
-                    f"SELECT id, %s, %s, {fields}, now() FROM {stage} ORDER BY id "
+                    f"({owner}, as_of, rubric_version_id, {fields}, recorded_at, restated) "
+                    f"SELECT id, %s, %s, {fields}, now(), false FROM {stage} ORDER BY id "
                     f"ON CONFLICT ({owner}, as_of, rubric_version_id) DO UPDATE SET {updates}",
                     [as_of, version.pk],
                 )
         return
     options = {
         "update_conflicts": True,
-        "update_fields": [*SCORE_VALUES, "recorded_at"],
+        "update_fields": [*SCORE_VALUES, "recorded_at", "restated"],
         "batch_size": 1000,
     }
     TaskSnapshot.objects.bulk_create(
@@ -422,3 +429,92 @@ def rescore_company_after_commit(company_id: int) -> None:
         runway_years=None,
         evidence_count=0,
     )
+
+
+# --- Activating a rubric version: re-score, then restate the history ----------------------
+
+
+def _activation_progress(version_id: int, **fields) -> None:
+    """Written in its own statement outside any job transaction, so the page polling the
+    progress sees each step as it finishes."""
+    RubricVersion.objects.filter(pk=version_id).update(
+        **{f"activation_{name}": value for name, value in fields.items()}
+    )
+
+
+@transaction.atomic
+def restate_history(*, version: RubricVersion, day: date) -> int:
+    """The history at one date restated under a version: every task and company that has a
+    snapshot there under another version gets one under this version, scored by the SQL
+    path from the evidence observed by that date (as the map as of that date is). Set-based:
+    one grouped scoring statement and bulk inserts. Rows recorded under this version at
+    that date are kept; rows restated there before are replaced. Returns the rows written."""
+    rubric = version.to_rubric()
+    others = {"as_of": day}
+    task_ids = set(
+        TaskSnapshot.objects.filter(**others)
+        .exclude(rubric_version=version)
+        .values_list("task_id", flat=True)
+    )
+    company_ids = set(
+        CompanySnapshot.objects.filter(**others)
+        .exclude(rubric_version=version)
+        .values_list("company_id", flat=True)
+    )
+    # A company's score needs all its tasks, as the map as of that date counts them.
+    tasks = Task.objects.filter(Q(pk__in=task_ids) | Q(company_id__in=company_ids))
+    weights = list(tasks.values_list("id", "company_id", "weight"))
+    task_scores = scoring_sql.task_scores_as_of(tasks, day, rubric)
+    company_results = scoring_sql.company_scores(weights, task_scores, day, rubric)
+    unscored = scoring.score_task([], day, rubric)
+    now = timezone.now()
+    for model in (TaskSnapshot, CompanySnapshot):
+        model.objects.filter(as_of=day, rubric_version=version, restated=True).delete()
+    written = 0
+    for model, owner, ids, results in (
+        (TaskSnapshot, "task_id", task_ids, task_scores),
+        (CompanySnapshot, "company_id", company_ids, company_results),
+    ):
+        rows = [
+            model(
+                **{owner: pk},
+                as_of=day,
+                rubric_version=version,
+                restated=True,
+                **_snapshot_values(_score_values(results.get(pk, unscored), day, now)),
+            )
+            for pk in sorted(ids)
+        ]
+        # ignore_conflicts: a row recorded under this version on that date stays as recorded.
+        model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        written += len(rows)
+    return written
+
+
+def activate_rubric_version(*, version_id: int) -> int:
+    """The activation job: re-score everything under the version (current scores, today's
+    snapshot, alerts), then restate the history at every stored date, one date per step,
+    recording progress on the version. Idempotent: a retried job redoes the same rows.
+    Returns the number of history dates restated."""
+    version = RubricVersion.objects.get(pk=version_id)
+    dates = rubric_selectors.restatement_dates(version)
+    _activation_progress(
+        version_id, state=ActivationState.RUNNING, done=0, total=len(dates) + 1, error=""
+    )
+    try:
+        rescore_everything()
+        _activation_progress(version_id, done=1)
+        for step, day in enumerate(dates, start=2):
+            restate_history(version=version, day=day)
+            _activation_progress(version_id, done=step)
+    except Exception as failure:
+        _activation_progress(version_id, state=ActivationState.FAILED, error=str(failure)[:500])
+        raise
+    _activation_progress(version_id, state=ActivationState.DONE)
+    return len(dates)
+
+
+def enqueue_rubric_activation(version_id: int) -> None:
+    from . import tasks as jobs
+
+    jobs.activate_rubric.delay(version_id)

@@ -12,8 +12,8 @@ Axes run 0-100 and "up and to the right" is good:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from types import MappingProxyType
 
@@ -387,3 +387,230 @@ def due_for_reunderwriting(
     if latest_observed_on is None:
         return True
     return (as_of - latest_observed_on).days > rubric.reunderwrite_after_days
+
+
+# --- The partner's two questions: why did it move, and what if? ----------------------------
+#
+# Pure functions over a company's evidence, given as one (task weight, rows) pair per task.
+# They re-score through score_task and score_company above, so they agree with every other
+# path by construction.
+
+TaskRows = tuple[float, Sequence[EvidenceRow]]
+
+NEW_EVIDENCE = "new_evidence"
+DECAY = "decay"
+RUBRIC_CHANGE = "rubric"
+BOUNDARY_RISE = "boundary"
+# The order the parts are listed in; the order they are computed in is MOVE_STEPS below.
+MOVE_PARTS = (NEW_EVIDENCE, DECAY, RUBRIC_CHANGE, BOUNDARY_RISE)
+MOVE_MEASURES = ("x", "y", "margin", "runway_years")
+
+
+def company_state(
+    tasks: Iterable[TaskRows],
+    *,
+    rows_until: date,
+    decay_at: date,
+    rubric: Rubric,
+    boundary_on: date,
+) -> Score:
+    """A company's scores from the rows observed by ``rows_until``, decayed to ``decay_at``,
+    under ``rubric``, against the boundary of ``boundary_on``. With all three dates equal
+    this is the company's score as of that date."""
+    scored = [
+        (weight, score_task([r for r in rows if r.observed_on <= rows_until], decay_at, rubric))
+        for weight, rows in tasks
+    ]
+    return score_company(scored, boundary_on, rubric)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Why a company moved between two dates: the total change of each measure and its parts.
+
+    A stated sequential decomposition: from the start, (1) the evidence held then ages to
+    the end date (decay), (2) the evidence observed since is added (new evidence), (3) the
+    rubric in force then is replaced by the one in force now (rubric), (4) the boundary
+    rises from the start date to the end date (boundary). Each part is the change of one
+    step, so the parts add up to the total; a step whose cause is absent changes nothing.
+    Unscored at the start (no evidence then): ``parts`` is empty.
+    """
+
+    start_on: date
+    end_on: date
+    start: Score
+    end: Score
+    parts: Mapping[str, Mapping[str, float]]
+
+    @property
+    def is_decomposed(self) -> bool:
+        return bool(self.parts)
+
+    def total(self, measure: str) -> float:
+        return _measure(self.end, measure) - _measure(self.start, measure)
+
+
+def _measure(score: Score, measure: str) -> float:
+    value = getattr(score, measure)
+    return 0.0 if value is None else value
+
+
+def decompose_move(
+    tasks: Sequence[TaskRows],
+    start_on: date,
+    end_on: date,
+    rubric_then: Rubric,
+    rubric_now: Rubric,
+) -> Movement:
+    """Split the change in x, y, margin and runway from start_on to end_on into new
+    evidence, decay, rubric change and boundary rise (see Movement)."""
+    tasks = [(weight, tuple(rows)) for weight, rows in tasks]
+    steps = (
+        (start_on, start_on, rubric_then, start_on),
+        (start_on, end_on, rubric_then, start_on),  # decay: old rows age to end_on
+        (end_on, end_on, rubric_then, start_on),  # new evidence: rows since start_on join
+        (end_on, end_on, rubric_now, start_on),  # rubric: today's parameters
+        (end_on, end_on, rubric_now, end_on),  # boundary: its rise since start_on
+    )
+    states = [
+        company_state(tasks, rows_until=u, decay_at=d, rubric=r, boundary_on=b)
+        for u, d, r, b in steps
+    ]
+    start, end = states[0], states[-1]
+    if not start.is_scored or not end.is_scored:
+        return Movement(start_on, end_on, start, end, {})
+    causes = (DECAY, NEW_EVIDENCE, RUBRIC_CHANGE, BOUNDARY_RISE)
+    parts = {
+        measure: {
+            cause: _measure(after, measure) - _measure(before, measure)
+            for cause, before, after in zip(causes, states[:-1], states[1:], strict=True)
+        }
+        for measure in MOVE_MEASURES
+    }
+    return Movement(start_on, end_on, start, end, parts)
+
+
+def rounded_parts(total: float, parts: Sequence[float], digits: int = 1) -> list[float]:
+    """Parts rounded so that they still add up to the rounded total (largest remainder):
+    a line that says "−1.3: +0.6, −0.9, −1.0" must add up on the page too."""
+    unit = 10.0**-digits
+    target = round(round(total, digits) / unit)
+    floors = [math.floor(p / unit) for p in parts]
+    remainders = sorted(range(len(parts)), key=lambda i: parts[i] / unit - floors[i], reverse=True)
+    shortfall = target - sum(floors)
+    units = list(floors)
+    order = remainders if shortfall >= 0 else remainders[::-1]
+    for i in order[: abs(shortfall)]:
+        units[i] += 1 if shortfall >= 0 else -1
+    return [round(u * unit, digits) for u in units]
+
+
+WEIGHT = "weight"
+HALF_LIFE = "half_life"
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """What one rubric number changed by −step and +step does to a company: the change
+    in x, y, margin and runway for each (low, high)."""
+
+    kind: str  # WEIGHT or HALF_LIFE
+    factor: str
+    value: float
+    low: Mapping[str, float]
+    high: Mapping[str, float]
+
+    def swing(self, measure: str) -> float:
+        return max(abs(self.low[measure]), abs(self.high[measure]))
+
+
+def _with_factor_number(rubric: Rubric, kind: str, factor: str, value: float) -> Rubric:
+    if kind == WEIGHT:
+        return replace(rubric, factor_weights=_frozen({**rubric.factor_weights, factor: value}))
+    return replace(rubric, half_lives=_frozen({**rubric.half_lives, factor: value}))
+
+
+def _changes(before: Score, after: Score) -> dict[str, float]:
+    return {m: _measure(after, m) - _measure(before, m) for m in MOVE_MEASURES}
+
+
+def sensitivity(
+    tasks: Sequence[TaskRows], as_of: date, rubric: Rubric, step: float = 0.2
+) -> list[Sensitivity]:
+    """Each factor weight and half-life changed by ±step, the effect on the company;
+    largest effect on runway first (then on margin, which still moves once absorbed).
+    Empty for a company with no scored task."""
+    tasks = [(weight, tuple(r for r in rows if r.observed_on <= as_of)) for weight, rows in tasks]
+    weights = [weight for weight, _ in tasks]
+    task_scores = [score_task(rows, as_of, rubric) for _, rows in tasks]
+    base = score_company(list(zip(weights, task_scores, strict=True)), as_of, rubric)
+    if not base.is_scored:
+        return []
+
+    def score(changed: Rubric, factor: str) -> Score:
+        # A task with no row on the factor scores exactly as before: only the others change.
+        scores = [
+            score_task(rows, as_of, changed) if any(r.factor == factor for r in rows) else old
+            for (_, rows), old in zip(tasks, task_scores, strict=True)
+        ]
+        return score_company(list(zip(weights, scores, strict=True)), as_of, changed)
+
+    results = []
+    for kind, numbers in ((WEIGHT, rubric.factor_weights), (HALF_LIFE, rubric.half_lives)):
+        for factor in FACTORS:
+            value = numbers[factor.code]
+            low, high = (
+                _changes(
+                    base,
+                    score(_with_factor_number(rubric, kind, factor.code, value * m), factor.code),
+                )
+                for m in (1 - step, 1 + step)
+            )
+            results.append(Sensitivity(kind, factor.code, value, low, high))
+    results.sort(key=lambda s: (-s.swing("runway_years"), -s.swing("margin"), s.factor, s.kind))
+    return results
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A note that is not there yet: strong, highly confident, verified, observed today,
+    on one factor of one task, in the direction that lifts its axis."""
+
+    task_index: int
+    factor: str
+    stance: int
+    runway_gain: float
+    margin_gain: float
+    after: Score
+
+
+def runway_levers(
+    tasks: Sequence[TaskRows], as_of: date, rubric: Rubric, limit: int = 5
+) -> list[Lever]:
+    """The few notes that would add the most runway if found and verified: every factor of
+    every task tried once, ranked by runway gained (then margin, for an absorbed company)."""
+    tasks = [(weight, tuple(r for r in rows if r.observed_on <= as_of)) for weight, rows in tasks]
+    # Only the task that gets the note is re-scored; the others keep their scores.
+    task_scores = [score_task(rows, as_of, rubric) for _, rows in tasks]
+    weights = [weight for weight, _ in tasks]
+    base = score_company(list(zip(weights, task_scores, strict=True)), as_of, rubric)
+    levers = []
+    for index, (_, rows) in enumerate(tasks):
+        for factor in FACTORS:
+            note = EvidenceRow(factor.code, factor.polarity, 5, "high", as_of, verified=True)
+            scores = list(task_scores)
+            scores[index] = score_task((*rows, note), as_of, rubric)
+            after = score_company(list(zip(weights, scores, strict=True)), as_of, rubric)
+            if not after.is_scored:
+                continue
+            margin_gain = _measure(after, "margin") - _measure(base, "margin")
+            if not base.is_scored:
+                margin_gain = _measure(after, "margin")
+            if margin_gain <= 0:
+                continue
+            runway_gain = _measure(after, "runway_years") - _measure(base, "runway_years")
+            levers.append(
+                Lever(index, factor.code, factor.polarity, runway_gain, margin_gain, after)
+            )
+    levers.sort(key=lambda lv: (-lv.runway_gain, -lv.margin_gain, lv.task_index, lv.factor))
+    return levers[:limit]

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -20,6 +21,7 @@ from . import access, recompute
 from .models import (
     EVIDENCE_CONTENT_FIELDS,
     EVIDENCE_FIELDS,
+    ActivationState,
     Company,
     Evidence,
     Membership,
@@ -230,9 +232,14 @@ def contradiction_resolve(*, task: Task, factor: str, partner, resolution: str, 
 # --- Rubric -------------------------------------------------------------------------------
 
 
+class RubricError(ValueError):
+    """A rubric change that cannot be made (shown to the partner as is)."""
+
+
 @transaction.atomic
 def rubric_activate(*, version: RubricVersion, user=None) -> RubricVersion:
-    """Make this version the active one and re-score everything under it."""
+    """Make this version the active one; after commit, one job re-scores everything under
+    it and restates the stored history at the same dates, recording its progress."""
     if user is not None:  # None: a management command run by an operator
         access.require_rubric_manager(user)
     # Saved one by one, not with update(), so that the audit trail records the deactivation.
@@ -242,9 +249,23 @@ def rubric_activate(*, version: RubricVersion, user=None) -> RubricVersion:
         previous.save(update_fields=["is_active"])
     version.is_active = True
     version.activated_at = timezone.now()
+    version.activation_state = ActivationState.QUEUED
+    version.activation_done = 0
+    version.activation_total = 0
+    version.activation_error = ""
     version._history_user = user
-    version.save(update_fields=["is_active", "activated_at"])
-    transaction.on_commit(recompute.enqueue_rescore_everything)
+    version.save(
+        update_fields=[
+            "is_active",
+            "activated_at",
+            "activation_state",
+            "activation_done",
+            "activation_total",
+            "activation_error",
+        ]
+    )
+    version_id = version.pk
+    transaction.on_commit(lambda: recompute.enqueue_rubric_activation(version_id))
     return version
 
 
@@ -317,33 +338,108 @@ RUBRIC_PARAMETERS = (
     "mass_for_confidence",
     "proprietary_weight",
     "boundary_at_epoch",
+    "boundary_epoch",
     "boundary_drift_per_year",
     "reunderwrite_after_days",
 )
+RUBRIC_LABELS = (
+    "label_untrainable",
+    "label_lab_territory",
+    "label_commodity_tokens",
+    "label_specialist_models",
+)
+# Everything of a version a draft may change, beyond its per-factor weights and half-lives.
+RUBRIC_FIELDS = ("name", *RUBRIC_PARAMETERS, *RUBRIC_LABELS)
+
+
+def _apply_rubric_fields(
+    draft: RubricVersion,
+    factor_weights: dict[str, float] | None,
+    half_lives: dict[str, float] | None,
+    fields: dict,
+) -> None:
+    if factor_weights:
+        draft.factor_weights = {**draft.factor_weights, **factor_weights}
+    if half_lives:
+        draft.half_lives = {**draft.half_lives, **half_lives}
+    for name, value in fields.items():
+        if name in RUBRIC_FIELDS:
+            setattr(draft, name, value)
 
 
 @transaction.atomic
 def rubric_draft_create(
-    *, user, base: RubricVersion, name: str, factor_weights: dict[str, float], **parameters
+    *,
+    user,
+    base: RubricVersion,
+    name: str = "",
+    factor_weights: dict[str, float] | None = None,
+    half_lives: dict[str, float] | None = None,
+    **fields,
 ) -> RubricVersion:
     """A new, inactive rubric version: a copy of base with the given changes."""
     access.require_rubric_manager(user)
     last = RubricVersion.objects.select_for_update().order_by("-number").first()
+    # A discarded draft's number is not given again: the audit trail still names it.
+    discarded = RubricVersion.history.aggregate(Max("number"))["number__max"] or 0
     draft = RubricVersion.objects.get(pk=base.pk)
     draft.pk = None
-    draft.number = (last.number if last else 0) + 1
+    draft.number = max(last.number if last else 0, discarded) + 1
     draft.name = name
     draft.is_active = False
     draft.activated_at = None
+    draft.activation_state = ""
+    draft.activation_done = draft.activation_total = 0
+    draft.activation_error = ""
     draft.created_by = user
-    draft.factor_weights = {**base.factor_weights, **factor_weights}
-    for field_name, value in parameters.items():
-        if field_name in RUBRIC_PARAMETERS:
-            setattr(draft, field_name, value)
+    # Full dicts of the base's effective values, so a draft reads the same whatever defaults
+    # the code later ships with.
+    base_rubric = base.to_rubric()
+    draft.factor_weights = dict(base_rubric.factor_weights)
+    draft.half_lives = dict(base_rubric.half_lives)
+    _apply_rubric_fields(draft, factor_weights, half_lives, fields)
     draft.full_clean()
     draft._history_user = user
     draft.save()
     return draft
+
+
+def _locked_draft(draft: RubricVersion) -> RubricVersion:
+    current = RubricVersion.objects.select_for_update().get(pk=draft.pk)
+    if not current.is_draft:
+        raise RubricError(
+            f"{current} has been active, so its numbers are part of the record and cannot "
+            "change. Start a new draft from it instead."
+        )
+    return current
+
+
+@transaction.atomic
+def rubric_draft_update(
+    *,
+    user,
+    draft: RubricVersion,
+    factor_weights: dict[str, float] | None = None,
+    half_lives: dict[str, float] | None = None,
+    **fields,
+) -> RubricVersion:
+    """Change a draft's numbers (a draft only: a version once active is part of the record)."""
+    access.require_rubric_manager(user)
+    current = _locked_draft(draft)
+    _apply_rubric_fields(current, factor_weights, half_lives, fields)
+    current.full_clean()
+    current._history_user = user
+    current.save()
+    return current
+
+
+@transaction.atomic
+def rubric_draft_discard(*, user, draft: RubricVersion) -> None:
+    """Delete a draft; the audit trail keeps its history."""
+    access.require_rubric_manager(user)
+    current = _locked_draft(draft)
+    current._history_user = user
+    current.delete()
 
 
 # --- Companies, tasks and review (company pages and the review queue) ---------------------

@@ -31,6 +31,12 @@ def rescore_everything(as_of: str | None = None) -> int:
 
 
 @shared_task(**RETRY)
+def activate_rubric(version_id: int) -> int:
+    """Re-score everything under a newly active rubric version and restate the history."""
+    return recompute.activate_rubric_version(version_id=version_id)
+
+
+@shared_task(**RETRY)
 def sweep_stale() -> int:
     """Pick up tasks whose recompute job was lost."""
     return recompute.sweep_stale(older_than=timedelta(seconds=settings.STALE_AFTER_SECONDS))

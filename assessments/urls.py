@@ -36,7 +36,13 @@ urlpatterns = [
         name="evidence_import_progress",
     ),
     path("rubric/", rubric.rubric, name="rubric"),
+    path("rubric/<int:version_id>/", rubric.rubric_draft, name="rubric_draft"),
+    path(
+        "rubric/<int:version_id>/discard/", rubric.rubric_draft_discard, name="rubric_draft_discard"
+    ),
+    path("rubric/<int:version_id>/preview/", rubric.rubric_preview, name="rubric_preview"),
     path("rubric/<int:version_id>/activate/", rubric.rubric_activate, name="rubric_activate"),
+    path("rubric/<int:version_id>/activation/", rubric.rubric_activation, name="rubric_activation"),
     path("exports/map.<str:fmt>", exports.export_map, name="export_map"),
     path(
         "exports/task/<int:task_id>/waterfall.<str:fmt>",
@@ -62,6 +68,7 @@ urlpatterns = [
     # Company pages and evidence entry
     path("companies/<int:pk>/", companies.company_detail, name="company_detail"),
     path("companies/<int:pk>/header/", companies.company_header, name="company_header"),
+    path("companies/<int:pk>/why-it-moved/", rubric.company_insight, name="company_insight"),
     path("companies/<int:pk>/edit/", companies.company_edit, name="company_edit"),
     path("companies/<int:pk>/delete/", companies.company_delete, name="company_delete"),
     path("companies/<int:pk>/tasks/new/", companies.task_create, name="task_create"),

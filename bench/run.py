@@ -379,6 +379,17 @@ def main() -> None:
         rows += region_rows(client, values)
         name, query = PAST_FRAGMENT
         past_time, past_queries = measure_page(client, reverse(name) + query.format(**values), HTMX)
+        # The rubric preview: the map under a draft beside the active one, as an htmx fragment.
+        draft = services.rubric_draft_create(
+            user=user,
+            base=selectors.active_rubric_version(),
+            name="Bench draft",
+            factor_weights={"system_access": 2.0, "public_benchmark": 1.4},
+            half_lives={"frontier_model_parity": 120.0},
+            proprietary_weight=1.6,
+        )
+        preview_url = reverse("rubric_preview", args=[draft.pk])
+        preview_time, preview_queries = measure_page(client, preview_url, HTMX)
         post_times, post_queries = evidence_post_times(client, sample_tasks)
 
     rows.append(
@@ -407,6 +418,14 @@ def main() -> None:
             ms(past_time),
             f"{past_time / floor_past:.2f}x floor, {past_queries} queries",
             f"target <= 2x floor + 50 ms = {ms(2 * floor_past + 0.05)}",
+        )
+    )
+    rows.append(
+        (
+            "rubric preview, draft vs active, today",
+            ms(preview_time),
+            f"{preview_time / floor_today:.2f}x floor, {preview_queries} queries",
+            f"target <= 2x floor + 50 ms = {ms(2 * floor_today + 0.05)}",
         )
     )
     rescore = statistics.median(rescore_times)

@@ -18,6 +18,7 @@ from ..charts import base, memo
 from ..models import Company, CompanySnapshot, Evidence, Task
 from ..selectors import company as company_selectors
 from ..selectors import map as map_selectors
+from ..selectors import rubric as rubric_selectors
 
 
 @dataclass
@@ -200,6 +201,6 @@ def history_figure(user, company_id: int, preset: str = "memo"):
         ),
     )
     series = company_selectors.history_series(snapshots, ("Frontier (x)", "Proprietary (y)"))
-    marks = company_selectors.rubric_marks(company)
+    marks = rubric_selectors.adoption_marks()
     figure = memo.history_figure(series, text=text, preset=preset, marks=marks)
     return figure, slugify(f"{company.name}-history")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Min, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 
 from .. import directions, notes, scoring
 from ..charts import base
@@ -21,6 +21,7 @@ from ..models import (
     TaskSnapshot,
 )
 from . import active_rubric_version, audit, today
+from .rubric import adoption_marks
 
 # --- Company pages and the review queue --------------------------------------------------
 
@@ -75,18 +76,6 @@ def task_contributions(
 def task_waterfall(task: Task, evidence: Iterable[Evidence], as_of: date, rubric) -> dict:
     """The "why it sits there" waterfall of one task from its evidence rows."""
     return screen_charts.waterfall(task_contributions(evidence, as_of, rubric), rubric)
-
-
-def rubric_marks(company: Company) -> list[tuple[date, str]]:
-    """Where the rubric version changed along a company's history: the first date of each
-    later version's snapshots, named by the version (one query)."""
-    firsts = (
-        CompanySnapshot.objects.filter(company=company)
-        .values("rubric_version__number")
-        .annotate(first=Min("as_of"))
-        .order_by("first")
-    )
-    return [(row["first"], f"Rubric v{row['rubric_version__number']}") for row in firsts][1:]
 
 
 def history_series(snapshots, names: tuple[str, str]) -> list[base.HistorySeries]:
@@ -172,7 +161,8 @@ def company_page(
     company_history = list(
         CompanySnapshot.objects.filter(company=company, rubric_version=version).order_by("as_of")
     )
-    marks = rubric_marks(company)
+    # The history is restated under the active version; a dotted line marks each adoption.
+    marks = adoption_marks()
     company_lines = history_series(company_history, ("company x", "company y"))
     views = []
     for task in tasks:

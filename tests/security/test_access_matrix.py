@@ -178,16 +178,31 @@ MATRIX: dict[str, Row] = {
     "evidence_import_progress": Row(
         evidence_import_job, by_role(LOGIN, (404, 405), (403, 405), (200, 405), (200, 405))
     ),
-    # The firm-wide rubric: read by all, changed by a partner of any fund.
-    "rubric": Row(no_kwargs, by_role(LOGIN, (200, 200), (200, 403), (200, 403), (200, 200))),
-    "rubric_activate": Row(
+    # The firm-wide rubric: read by all, changed by a partner of any fund. A POST to the
+    # list starts a draft; the draft's own page answers an empty POST with its errors.
+    "rubric": Row(
+        no_kwargs,
+        by_role(LOGIN, (200, 302), (200, 403), (200, 403), (200, 302)),
+        writes=frozenset({OTHER, PARTNER}),
+    ),
+    "rubric_draft": Row(
+        draft_rubric, by_role(LOGIN, (200, 200), (200, 403), (200, 403), (200, 200))
+    ),
+    "rubric_draft_discard": Row(
         draft_rubric,
         by_role(POST_ONLY_REFUSED, (405, 302), (405, 403), (405, 403), (405, 302)),
         writes=frozenset({OTHER, PARTNER}),
     ),
+    "rubric_preview": Row(draft_rubric, signed_in(LOGIN, (200, 405))),
+    # Activation asks for a confirmation: a POST without it only asks again.
+    "rubric_activate": Row(
+        draft_rubric, by_role(LOGIN, (200, 200), FORBIDDEN, FORBIDDEN, (200, 200))
+    ),
+    "rubric_activation": Row(draft_rubric, signed_in(LOGIN, (200, 405))),
     # Company pages: members read; associates and partners change companies and tasks.
     "company_detail": Row(company, MEMBERS_READ),
     "company_header": Row(company, MEMBERS_READ),
+    "company_insight": Row(company, {**MEMBERS_READ, ANON: LOGIN}),
     "company_create": Row(fund, EDITORS_FORM),
     "company_edit": Row(company, EDITORS_FORM),
     "company_delete": Row(company, EDITORS_CONFIRM, writes=EDITORS),

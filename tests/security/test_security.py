@@ -472,7 +472,12 @@ def test_partner_drafts_and_activates_a_rubric_version(fast_passwords):
     assert client.post(reverse("rubric"), data).status_code == 302
     draft = RubricVersion.objects.get(name="Heavier system access")
     assert not draft.is_active and draft.factor_weights["system_access"] == 2.5
-    assert client.post(reverse("rubric_activate", args=[draft.pk])).status_code == 302
+    # Activation asks first: without the confirmation nothing changes.
+    assert client.post(reverse("rubric_activate", args=[draft.pk])).status_code == 200
+    draft.refresh_from_db()
+    assert not draft.is_active
+    confirmed = client.post(reverse("rubric_activate", args=[draft.pk]), {"confirm": "yes"})
+    assert confirmed.status_code == 302
     draft.refresh_from_db()
     assert draft.is_active
     old = RubricVersion.objects.get(number=1)

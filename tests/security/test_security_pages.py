@@ -45,7 +45,7 @@ NO_FUND_TEXT = {
     "password_reset_confirm": "the new-password form",
     "password_reset_complete": "a fixed message",
     "fund_member_remove": "a redirect (the member list is covered)",
-    "rubric_activate": "a redirect (the rubric page is covered)",
+    "rubric_draft_discard": "a redirect (the rubric page is covered)",
     "evidence_delete": "the evidence list fragment, covered by evidence_create's",
     "evidence_verify": "a redirect or the queue row, covered by review_queue",
     "evidence_send_back": "a redirect or the queue row, covered by review_queue",
@@ -129,6 +129,19 @@ def pages(world: World) -> dict[str, list[tuple[str, object]]]:
         "fund_audit": [("audit trail", get("fund_audit", fund_id))],
         "evidence_import": [("import page", get("evidence_import", fund_id))],
         "rubric": [("rubric", get("rubric"))],
+        "rubric_draft": [("rubric draft", get("rubric_draft", world.draft_rubric.pk))],
+        "rubric_preview": [
+            ("rubric preview", get("rubric_preview", world.draft_rubric.pk)),
+            (
+                "rubric preview per task",
+                get("rubric_preview", world.draft_rubric.pk, headers=hx, per="task"),
+            ),
+        ],
+        "rubric_activate": [("activation confirm", get("rubric_activate", world.draft_rubric.pk))],
+        "rubric_activation": [
+            ("activation progress", get("rubric_activation", world.draft_rubric.pk, headers=hx))
+        ],
+        "company_insight": [("why it moved", get("company_insight", company, headers=hx))],
         "company_detail": [("company page", get("company_detail", company))],
         "company_header": [("company header", get("company_header", company, headers=hx))],
         "company_create": [("company form", get("company_create", fund_id))],

@@ -148,7 +148,8 @@ def test_every_write_path_through_the_app_leaves_a_history_row_with_its_author()
     done(partner.post(reverse("rubric"), data))
     done(
         partner.post(
-            reverse("rubric_activate", args=[RubricVersion.objects.get(name="Heavier").pk])
+            reverse("rubric_activate", args=[RubricVersion.objects.get(name="Heavier").pk]),
+            {"confirm": "yes"},
         )
     )
     # Deleting a task, then a company with its tasks and evidence (a cascade).
