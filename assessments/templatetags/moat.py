@@ -82,3 +82,11 @@ def export_menu(context, url_name: str, *args, map_view: bool = False) -> dict:
     extra = [("PowerPoint slide", link("pptx")), ("Table as CSV", link("csv"))] if map_view else []
     unavailable = rendering.INSTALL_HINT if rendering.browser_path() is None else ""
     return {"sizes": sizes, "extra": extra, "unavailable": unavailable}
+
+
+@register.filter
+def signed_points(value) -> str:
+    """Score points with their sign and a true minus: +2.4, −3.1."""
+    if value is None:
+        return "–"
+    return f"{value:+.1f}".replace("-", "\u2212")
