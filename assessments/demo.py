@@ -861,7 +861,7 @@ ARCHETYPES = (
                     n(17, "+", 3, "m", "Expert network call, control-room lead",
                       "Operators keep a feel for how the grid behaves before a cold snap that "
                       "no forecast captures."),
-                    n(5, "+", 3, "m", "Customer reference call",
+                    n(9, "+", 3, "m", "Customer reference call",
                       "Dispatchers accept the plan but adjust on judgment when wind ramps are "
                       "uncertain."),
                 ),
@@ -869,7 +869,7 @@ ARCHETYPES = (
                     n(14, "+", 3, "m", "Security review report",
                       "Read access to the utility's SCADA historian through a one-way diode, "
                       "approved after a NERC CIP review."),
-                    n(3, "-", 2, "l", "Customer reference call",
+                    n(8, "-", 2, "l", "Customer reference call",
                       "At the second utility Gridmind receives nightly export files and sits "
                       "outside the control network."),
                 ),
@@ -963,7 +963,7 @@ def _demo_evidence(task, factors: dict[str, tuple[Note, ...]], users, today: dat
                 )
             )
     # With history rows alongside: bulk writes must not slip past the audit trail.
-    bulk_create_with_history(rows, Evidence, batch_size=1000)
+    bulk_create_with_history(rows, Evidence, batch_size=1000, default_user=users["associate"])
     # Entered a few days after each observation, so the queue's "waiting" ages read true.
     # The history rows say the same, so the audit trail stays in step with the table.
     now = timezone.now()

@@ -36,7 +36,7 @@ USER_FIELDS = {"verified_by", "lead_partner", "author", "user"}
 NOTE_LIMIT = 140
 
 
-def _in_words(name: str, value, users: dict[int, str]) -> str:
+def _in_words(name: str, value, users: dict[int, str], limit: int | None = NOTE_LIMIT) -> str:
     if value is None or value == "":
         return "–"
     if name in USER_FIELDS:
@@ -52,7 +52,7 @@ def _in_words(name: str, value, users: dict[int, str]) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     text = " ".join(str(value).split())
-    return text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 1].rstrip() + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -82,16 +82,38 @@ def user_names(ids) -> dict[int, str]:
     return {u.pk: u.get_username() for u in User.objects.filter(pk__in=ids)}
 
 
-def changes_in_words(raw: list[tuple[str, object, object]], users: dict[int, str]) -> list[Change]:
+def changes_in_words(
+    raw: list[tuple[str, object, object]], users: dict[int, str], limit: int | None = NOTE_LIMIT
+) -> list[Change]:
+    """Each change as (label, before, after) in words; long text cut at limit (None: whole,
+    as the evidence history shows it, so an edit near a note's end is visible)."""
     return [
         Change(
             FIELD_LABELS.get(name, name.replace("_", " ")),
-            _in_words(name, old, users),
-            _in_words(name, new, users),
+            *_from_where_they_differ(
+                _in_words(name, old, users, None), _in_words(name, new, users, None), limit
+            ),
         )
         for name, old, new in raw
         if name not in HIDDEN_FIELDS
     ]
+
+
+def _from_where_they_differ(before: str, after: str, limit: int | None) -> tuple[str, str]:
+    """Long texts cut to the limit, starting a little before their first difference, so that
+    an edit at the end of a long note still shows."""
+    if limit is None or max(len(before), len(after)) <= limit:
+        return before, after
+    same = 0
+    while same < min(len(before), len(after)) and before[same] == after[same]:
+        same += 1
+    start = max(0, same - 30)
+
+    def cut(text: str) -> str:
+        part = ("…" if start else "") + text[start:]
+        return part if len(part) <= limit else part[: limit - 1].rstrip() + "…"
+
+    return cut(before), cut(after)
 
 
 # --- Audit trail --------------------------------------------------------------------------

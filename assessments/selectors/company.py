@@ -231,7 +231,7 @@ def _history_entries(records) -> list[HistoryEntry]:
             who=record.history_user.get_username() if record.history_user else "system",
             when=record.history_date,
             kind=audit._action("evidence", record, changes),
-            changes=audit.changes_in_words(changes, users),
+            changes=audit.changes_in_words(changes, users, limit=None),
         )
         for record, changes in zip(records, raw, strict=True)
     ]

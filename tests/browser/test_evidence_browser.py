@@ -3,6 +3,7 @@
 pushes); a partner works through the review queue filtered to one company, the counts and
 the navigation badge changing without a reload. Screenshots go to test-artifacts/."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -148,6 +149,9 @@ def test_partner_works_through_the_queue_filtered_to_one_company(
     page.screenshot(path=str(artifacts_dir / "review-alerts.png"), full_page=True)
 
     page.select_option("#queue-company", str(company.pk))
+    # The region swapped in place and the address says so (a bookmark keeps the filter).
+    expect(page).to_have_url(re.compile(f"company={company.pk}"))
+    expect(page.locator('[data-count="alerts"]')).to_have_text("1")
     expect(page.locator("#queue-alerts")).to_contain_text("Lexbench moved")
     page.locator("#queue-alerts").get_by_role("button", name="Mark read").first.click()
     expect(page.locator('[data-count="alerts"]')).to_have_text("0")

@@ -52,6 +52,7 @@ NO_FUND_TEXT = {
     "review_bulk": "a redirect to the queue",
     "alert_read": "a redirect to the queue",
     "alerts_read_all": "a redirect to the queue",
+    "contradiction_resolve": "a redirect or the queue region, covered by review_queue's tabs",
     "ic_pack_download": "a PDF built from the same figures as the SVG exports",
     "admin": "Django's admin, which escapes by itself; staff only",
 }
@@ -173,7 +174,14 @@ def pages(world: World) -> dict[str, list[tuple[str, object]]]:
         "evidence_row": [("evidence row", get("evidence_row", ev, headers=hx))],
         "evidence_edit": [("evidence edit row", get("evidence_edit", ev, headers=hx))],
         "evidence_history": [("evidence history", get("evidence_history", ev))],
-        "review_queue": [("review queue", get("review_queue"))],
+        "review_queue": [
+            ("review queue", get("review_queue")),
+            *[
+                (f"review queue {tab}", get("review_queue", tab=tab))
+                for tab in ("alerts", "pending", "contradictions", "reunderwrite")
+            ],
+            ("review queue region", get("review_queue", headers={**hx, "HX-Target": "queue"})),
+        ],
         "ic_pack": [("IC pack page", get("ic_pack", fund_id))],
         "ic_pack_progress": [("IC pack progress", get("ic_pack_progress", pack.pk, headers=hx))],
         "export_map": [],  # files: see the export tests below

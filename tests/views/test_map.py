@@ -58,7 +58,8 @@ def test_map_page_query_count_does_not_grow_with_the_portfolio(
     build_portfolio(partner.fund, count)
     client.force_login(partner.user)
     url = reverse("home")
-    # session, user, rubric, memberships, companies, filter options (3), unread alerts
+    # session, user, rubric, memberships, companies, filter options (3), and the
+    # navigation badge's unread alerts (a partner's)
     with django_assert_num_queries(9):
         assert client.get(url).status_code == 200
     with django_assert_num_queries(5):
