@@ -141,9 +141,10 @@ def parse_evidence_csv(
             continue
         problems: list[str] = []
         parsed = _parse_row(row, today, problems)
-        if parsed is not None:
-            _validate_as_models(parsed, problems)
-        if parsed is not None and not problems and parsed["task_weight"] is not None:
+        # Every problem of the row at once: the cells that parsed go through the models'
+        # validation even when another cell did not.
+        _validate_as_models(parsed, problems)
+        if not problems and parsed["task_weight"] is not None:
             key = (parsed["fund"].lower(), parsed["company"].lower(), parsed["task"].lower())
             seen = weights.setdefault(key, (parsed["task_weight"], number))
             if seen[0] != parsed["task_weight"]:
@@ -205,7 +206,7 @@ def suggest_factor(text: str) -> str | None:
     return close[0] if close else None
 
 
-def _parse_row(row: dict[str, str], today: date, problems: list[str]) -> dict | None:
+def _parse_row(row: dict[str, str], today: date, problems: list[str]) -> dict:
     for name in ("fund", "company", "task"):
         if not row.get(name):
             problems.append(f"{name} is empty")
@@ -244,12 +245,10 @@ def _parse_row(row: dict[str, str], today: date, problems: list[str]) -> dict | 
     verified = YES_NO.get(row.get("verified", "").lower())
     if verified is None:
         problems.append(f"verified must be yes or no, not {row.get('verified')!r}")
-    if problems:
-        return None
     return {
-        "fund": row["fund"],
-        "company": row["company"],
-        "task": row["task"],
+        "fund": row.get("fund", ""),
+        "company": row.get("company", ""),
+        "task": row.get("task", ""),
         "factor": factor,
         "stance": stance,
         "strength": strength,

@@ -19,7 +19,7 @@ import pytest
 from django.urls import reverse
 
 from assessments import recompute, services
-from assessments.models import Alert, Evidence, ICPack, Role
+from assessments.models import Alert, Evidence, EvidenceImport, ICPack, Role
 from tests.conftest import CHROMIUM, need
 from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory
 from tests.security.hostile import PAYLOAD, assert_inert, hostile_values, hostile_world_text
@@ -104,6 +104,10 @@ def pages(world: World) -> dict[str, list[tuple[str, object]]]:
     hx = {"HX-Request": "true"}
     fund_id, company, task, ev = world.fund.pk, world.company.pk, world.task.pk, world.evidence.pk
     pack = ICPack.objects.create(fund=world.fund, as_of=date(2026, 1, 1))
+    # A refused background import names the fund and the cells it could not read.
+    job = EvidenceImport.objects.create(
+        fund=world.fund, status="failed", errors=[f"line 2: fund {world.fund.name!r} is not ours"]
+    )
 
     def get(name, *args, headers=None, **params):
         return client.get(reverse(name, args=args), params, headers=headers or {})
@@ -129,6 +133,9 @@ def pages(world: World) -> dict[str, list[tuple[str, object]]]:
         ],
         "fund_audit": [("audit trail", get("fund_audit", fund_id))],
         "evidence_import": [("import page", get("evidence_import", fund_id))],
+        "evidence_import_progress": [
+            ("import progress", get("evidence_import_progress", fund_id, job.pk, headers=hx))
+        ],
         "rubric": [("rubric", get("rubric"))],
         "rubric_draft": [("rubric draft", get("rubric_draft", world.draft_rubric.pk))],
         "rubric_preview": [

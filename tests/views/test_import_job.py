@@ -82,7 +82,7 @@ def test_the_progress_fragment_polls_while_the_job_runs(client, associate):
     url = reverse("evidence_import_progress", args=[associate.fund_id, job.pk])
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert '<progress max="100" value="40">' in fragment
-    assert "Checking row 40000 of 100000" in fragment
+    assert "Checking row 40,000 of 100,000" in fragment
     assert f'hx-get="{url}"' in fragment and "<html" not in fragment
     EvidenceImport.objects.filter(pk=job.pk).update(status=ImportStatus.DONE, summary="Imported.")
     assert "hx-get" not in client.get(url).content.decode()
