@@ -465,7 +465,8 @@ def main() -> None:
         rows,
         f"{COMPANIES:,} companies, {Task.objects.count():,} tasks, "
         f"{evidence_rows:,} evidence rows (built in {build_seconds:.1f} s); PostgreSQL "
-        f"{connection.pg_version // 10000}; {os.cpu_count()} cores; median of {REPEAT}",
+        f"{connection.pg_version // 10000}; {os.cpu_count()} cores (load average "
+        f"{os.getloadavg()[0]:.1f} at the end: other jobs share them); median of {REPEAT}",
     )
 
 
