@@ -36,7 +36,8 @@ def prepare(default_database_url: str) -> str:
     url = os.environ["DATABASE_URL"]
     if not url.startswith("postgres"):
         sys.exit("this script needs PostgreSQL: set DATABASE_URL=postgres://...")
-    ensure_database(url)
+    if os.environ.get("BENCH_REUSE") != "1":
+        ensure_database(url)
     import django
 
     django.setup()

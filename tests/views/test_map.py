@@ -329,6 +329,10 @@ def test_a_year_ago_is_one_click(client, partner):
     )
     assert f'name="as_of" value="{year_ago.isoformat()}"' in html
     assert ">A year ago</button>" in html
+    # Without JavaScript the button submits the form: its date comes after the field's, and wins.
+    query = f"as_of={today.isoformat()}&as_of={year_ago.isoformat()}"
+    answer = client.get(reverse("home") + "?" + query).content.decode()
+    assert f"As of <strong>{year_ago.day} {year_ago:%b %Y}</strong>" in answer
 
 
 def test_no_evidence_means_no_slider(client, partner):
