@@ -45,6 +45,7 @@ VERIFY_EVIDENCE = "verify_evidence"
 MANAGE_MEMBERS = "manage_members"
 MANAGE_RUBRIC = "manage_rubric"
 READ_AUDIT = "read_audit"
+MANAGE_WEBHOOKS = "manage_webhooks"
 
 ROLE_ACTIONS = {
     Role.VIEWER: frozenset(),
@@ -58,6 +59,7 @@ ROLE_ACTIONS = {
             MANAGE_MEMBERS,
             MANAGE_RUBRIC,
             READ_AUDIT,
+            MANAGE_WEBHOOKS,
         }
     ),
 }
@@ -117,6 +119,16 @@ def require(user, action: str, fund_id: int) -> None:
         raise Http404("No such object.")
     if action not in ROLE_ACTIONS[Role(role)]:
         raise PermissionDenied("Your role in this fund does not allow that.")
+
+
+def require_evidence_edit(user, evidence: Evidence) -> None:
+    """Partners edit any evidence of their fund; associates only their own."""
+    fund_id = evidence.task.company.fund_id
+    if can(user, EDIT_ANY_EVIDENCE, fund_id):
+        return
+    require(user, ADD_EVIDENCE, fund_id)
+    if evidence.author_id != user.pk:
+        raise PermissionDenied("Associates edit only their own evidence.")
 
 
 def visible_funds(user) -> QuerySet:

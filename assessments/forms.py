@@ -10,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 
 from . import scoring, selectors, services
 from .models import (
+    AlertEmail,
     Company,
     CompanyStatus,
     Confidence,
@@ -19,6 +20,7 @@ from .models import (
     RubricVersion,
     Stance,
     Task,
+    TokenScope,
 )
 from .selectors import map as map_selectors
 
@@ -264,3 +266,37 @@ def parse_filters(query: QueryDict) -> map_selectors.MapFilters:
         colour_by=data.get("colour") or map_selectors.BY_QUADRANT,
         sort=sort if sort.lstrip("-") in map_selectors.SORT_KEYS else "name",
     )
+
+
+# --- Integrations: API tokens, alert e-mail, webhooks ---------------------------------------
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What it is for, e.g. “CRM sync”.")
+    scope = forms.ChoiceField(
+        choices=TokenScope.choices, initial=TokenScope.READ, widget=forms.RadioSelect
+    )
+
+
+class AlertPreferenceForm(forms.Form):
+    email = forms.ChoiceField(
+        label="E-mail me the alerts of my funds",
+        choices=AlertEmail.choices,
+        widget=forms.RadioSelect,
+    )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Your system's endpoint; it receives a signed JSON POST per batch of alerts.",
+    )
+    description = forms.CharField(max_length=200, required=False)
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError("Give an http:// or https:// URL.")
+        return url

@@ -50,3 +50,40 @@ def sweep_ic_packs() -> int:
     from .exports import icpack
 
     return icpack.sweep_expired()
+
+
+# --- Alerts that reach people: dispatch, webhook deliveries, daily digests -------------------
+
+
+@shared_task(**RETRY)
+def dispatch_alert_events() -> int:
+    """Batch new alert events into webhook deliveries and immediate e-mails; send them."""
+    from . import alerting
+
+    delivery_ids = alerting.dispatch()
+    for delivery_id in delivery_ids:
+        deliver_webhook.delay(delivery_id)
+    return len(delivery_ids)
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> bool:
+    """POST one delivery; a failure is retried with exponential backoff until the
+    delivery's attempts reach WEBHOOK_MAX_ATTEMPTS (each attempt is in the delivery log)."""
+    from . import webhooks
+    from .models import DeliveryStatus, WebhookDelivery
+
+    if webhooks.attempt(delivery_id):
+        return True
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == DeliveryStatus.FAILED:
+        return False
+    raise self.retry(countdown=webhooks.backoff_seconds(delivery.attempts))
+
+
+@shared_task(**RETRY)
+def send_alert_digests() -> int:
+    """The daily digest e-mails."""
+    from . import alerting
+
+    return alerting.send_digests()

@@ -281,3 +281,29 @@ LOGGING = {
     },
 }
 AXES_VERBOSE = False
+
+# --- Integrations: the JSON API, alert e-mail and webhooks ---------------------------------
+# django-ninja serves the API, its OpenAPI schema and the Swagger UI from its own package
+# (static files included: nothing is fetched from a CDN).
+INSTALLED_APPS += ["ninja"]
+API_PAGE_SIZE = envint("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = envint("API_MAX_PAGE_SIZE", 200)
+# Links in alert e-mails point here (no request to take the host from in a job).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Webhook deliveries: each POST waits this long; a failure is retried with exponential
+# backoff (BACKOFF, 2×BACKOFF, 4×… capped at an hour) until MAX_ATTEMPTS attempts.
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_BACKOFF_SECONDS = envint("WEBHOOK_BACKOFF_SECONDS", 30)
+# The daily alert digest goes out at this hour (TIME_ZONE).
+ALERT_DIGEST_HOUR = envint("ALERT_DIGEST_HOUR", 7)
+CELERY_BEAT_SCHEDULE |= {
+    "dispatch-alert-events": {
+        "task": "assessments.tasks.dispatch_alert_events",
+        "schedule": envint("SWEEP_INTERVAL_SECONDS", 60),
+    },
+    "send-alert-digests": {
+        "task": "assessments.tasks.send_alert_digests",
+        "schedule": crontab(hour=ALERT_DIGEST_HOUR, minute=0),
+    },
+}

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from assessments.api import api
+
 urlpatterns = [
     path(
         "accounts/login/",
@@ -36,5 +38,8 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
+    # The JSON API, its OpenAPI schema (openapi.json) and its docs (docs).
+    path("api/v1/", api.urls),
+    path("", include("assessments.urls_integrations")),
     path("", include("assessments.urls")),
 ]
