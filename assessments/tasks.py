@@ -57,26 +57,37 @@ def sweep_ic_packs() -> int:
 
 @shared_task(**RETRY)
 def dispatch_alert_events() -> int:
-    """Batch new alert events into webhook deliveries and immediate e-mails; send them."""
-    from . import alerting
+    """Batch new alert events into webhook deliveries and immediate e-mails, and send
+    them; also send again the deliveries whose retry is due but was lost (or, with no
+    broker, never scheduled). Returns the number of deliveries sent."""
+    from . import alerting, webhooks
 
     delivery_ids = alerting.dispatch()
+    delivery_ids += webhooks.due_for_retry(exclude=delivery_ids, inline=_inline())
     for delivery_id in delivery_ids:
         deliver_webhook.delay(delivery_id)
     return len(delivery_ids)
 
 
+def _inline() -> bool:
+    return bool(getattr(deliver_webhook.app.conf, "task_always_eager", False))
+
+
 @shared_task(bind=True, max_retries=None)
 def deliver_webhook(self, delivery_id: int) -> bool:
     """POST one delivery; a failure is retried with exponential backoff until the
-    delivery's attempts reach WEBHOOK_MAX_ATTEMPTS (each attempt is in the delivery log)."""
+    delivery's attempts reach WEBHOOK_MAX_ATTEMPTS (each attempt is in the delivery log).
+
+    Inline (no broker), a failure is not retried in the request that raised the alert:
+    the next dispatch sweep sends it again once its backoff has passed.
+    """
     from . import webhooks
     from .models import DeliveryStatus, WebhookDelivery
 
     if webhooks.attempt(delivery_id):
         return True
     delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
-    if delivery is None or delivery.status == DeliveryStatus.FAILED:
+    if delivery is None or delivery.status == DeliveryStatus.FAILED or self.request.is_eager:
         return False
     raise self.retry(countdown=webhooks.backoff_seconds(delivery.attempts))
 

@@ -16,6 +16,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -123,6 +124,28 @@ def attempt(delivery_id: int) -> bool:
         ]
     )
     return delivered
+
+
+# A retry the broker holds is left to it; only one this late is taken as lost.
+LOST_AFTER = timedelta(minutes=5)
+
+
+def due_for_retry(*, exclude=(), inline: bool = False, limit: int = 500) -> list[int]:
+    """Pending deliveries that failed and whose backoff has passed (plus LOST_AFTER when
+    a broker schedules the retries itself)."""
+    now = timezone.now()
+    grace = timedelta(0) if inline else LOST_AFTER
+    pending = (
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, attempts__gt=0)
+        .exclude(pk__in=list(exclude))
+        .order_by("last_attempt_at")
+        .values_list("pk", "attempts", "last_attempt_at")[:limit]
+    )
+    return [
+        pk
+        for pk, attempts, last in pending
+        if last + timedelta(seconds=backoff_seconds(attempts)) + grace <= now
+    ]
 
 
 def webhooks_of(fund_id: int):
