@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from assessments import alerting, recompute, services, tasks, webhooks
+from assessments import alerting, recompute, tasks, webhooks
 from assessments.models import (
     AlertEmail,
     AlertEvent,
@@ -28,6 +28,7 @@ from tests.factories import (
     TaskFactory,
     UserFactory,
 )
+from tests.unit.test_pipeline import add as add_evidence
 
 pytestmark = pytest.mark.django_db
 TODAY = date.today()
@@ -81,15 +82,7 @@ def quick_retries(settings):
 
 
 def add(task, author, **fields):
-    fields = {
-        "factor": "system_access",
-        "stance": 1,
-        "strength": 5,
-        "confidence": "high",
-        "observed_on": TODAY - timedelta(days=30),
-        **fields,
-    }
-    return services.evidence_create(task=task, author=author, **fields)
+    return add_evidence(task, author, **{"strength": 5, **fields})
 
 
 def move_to_specialist_models(task, author, capture):
