@@ -152,5 +152,16 @@ def webhooks_of(fund_id: int):
     return Webhook.objects.filter(fund_id=fund_id).order_by("id")
 
 
-def deliveries_of(webhook: Webhook, limit: int = 100):
-    return webhook.deliveries.all()[:limit]
+def next_attempt_at(delivery: WebhookDelivery):
+    """When a pending delivery that failed is tried again (None: not pending, or untried)."""
+    if delivery.status != DeliveryStatus.PENDING or delivery.last_attempt_at is None:
+        return None
+    return delivery.last_attempt_at + timedelta(seconds=backoff_seconds(delivery.attempts))
+
+
+def deliveries_of(webhook: Webhook, limit: int = 100) -> list[WebhookDelivery]:
+    """The latest deliveries, newest first, each with its next_attempt (for the log)."""
+    deliveries = list(webhook.deliveries.all()[:limit])
+    for delivery in deliveries:
+        delivery.next_attempt = next_attempt_at(delivery)
+    return deliveries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -122,7 +123,13 @@ def webhook_deliveries(request: HttpRequest, fund_id: int, webhook_id: int) -> H
     return render(
         request,
         "assessments/webhook_deliveries.html",
-        {"fund": fund, "webhook": webhook, "deliveries": webhooks.deliveries_of(webhook)},
+        {
+            "fund": fund,
+            "webhook": webhook,
+            "deliveries": webhooks.deliveries_of(webhook),
+            "backoff": settings.WEBHOOK_BACKOFF_SECONDS,
+            "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS,
+        },
     )
 
 

@@ -1,0 +1,108 @@
+"""In Chromium: the API docs (served from the installed package, within the CSP), the API
+tokens page (a key shown once, then working against the API), a fund's webhooks (the
+secret shown once) and the delivery log after a re-score raised alerts. Screenshots go to
+test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from assessments.demo import load_demo
+from assessments.models import Fund, Webhook
+from tests.api.test_alerts_out import Receiver, add
+from tests.browser.test_company_browser import sign_in
+from tests.browser.test_security_pages_browser import CSP_LISTENER
+from tests.factories import CompanyFactory, TaskFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def screen(page: Page) -> Page:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.add_init_script(CSP_LISTENER)
+    return page
+
+
+def test_api_docs_render_offline_within_the_csp(screen: Page, live_server, artifacts_dir):
+    requests: list[str] = []
+    screen.on("request", lambda r: requests.append(r.url))
+    screen.goto(live_server.url + reverse("api:openapi-view"))
+    expect(screen.locator(".swagger-ui .info .title")).to_contain_text("Moat map API")
+    expect(screen.locator(".opblock-summary-path").first).to_be_visible()
+    screen.screenshot(path=artifacts_dir / "api-docs.png")
+    assert screen.evaluate("window.__csp") == []
+    assert all(url.startswith(live_server.url) or url.startswith("data:") for url in requests)
+
+
+def test_a_token_is_shown_once_and_opens_the_api(screen: Page, live_server, artifacts_dir):
+    load_demo()
+    sign_in(screen, live_server.url, "partner")
+    screen.goto(live_server.url + reverse("api_tokens"))
+    screen.fill("#id_name", "CRM sync")
+    screen.check("input[name=scope][value=read_write]")
+    screen.get_by_role("button", name="Create token").click()
+    key = screen.locator("#token-key").inner_text().strip()
+    assert key.startswith("mm_")
+    screen.screenshot(path=artifacts_dir / "api-token-shown-once.png", full_page=True)
+    answer = screen.request.get(
+        live_server.url + "/api/v1/funds", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert answer.status == 200
+    assert {f["name"] for f in answer.json()["items"]} == set(
+        Fund.objects.values_list("name", flat=True)
+    )
+    screen.goto(live_server.url + reverse("api_tokens"))
+    expect(screen.locator("#tokens")).to_contain_text("CRM sync")
+    assert key not in screen.content()
+    screen.screenshot(path=artifacts_dir / "api-tokens-list.png", full_page=True)
+    assert screen.evaluate("window.__csp") == []
+
+
+def test_a_partner_adds_a_webhook_and_reads_its_delivery_log(
+    screen: Page, live_server, artifacts_dir, settings
+):
+    settings.WEBHOOK_BACKOFF_SECONDS = 0  # the sweep below finds the retry due at once
+    load_demo()
+    fund = Fund.objects.order_by("name").first()
+    receiver = Receiver()
+    try:
+        receiver.statuses = [500]
+        sign_in(screen, live_server.url, "partner")
+        screen.goto(live_server.url + reverse("fund_webhooks", args=[fund.pk]))
+        screen.fill("#id_url", receiver.url)
+        screen.fill("#id_description", "Deal-team chat bridge")
+        screen.get_by_role("button", name="Add webhook").click()
+        secret = screen.locator("#webhook-secret").inner_text().strip()
+        assert secret.startswith("whsec_")
+        screen.screenshot(path=artifacts_dir / "webhook-secret-shown-once.png", full_page=True)
+
+        # A re-score moves a company: its alerts go out in one batch (the first POST fails).
+        partner = fund.memberships.get(role="partner").user
+        task = TaskFactory(
+            company=CompanyFactory(fund=fund, name="Ledgerline (new)"), name="Reconciliation"
+        )
+        add(task, partner, factor="tacit_judgment")
+        add(task, partner, factor="system_access")
+        for _ in range(3):
+            add(task, partner, factor="frontier_model_parity")
+        from assessments import tasks
+
+        tasks.dispatch_alert_events.delay()  # the sweep sends the retry once it is due
+        hook = Webhook.objects.get(fund=fund)
+        retried = hook.deliveries.order_by("id").first()
+        assert (retried.status, retried.attempts) == ("delivered", 2)
+        assert not hook.deliveries.exclude(status="delivered").exists()
+
+        screen.goto(live_server.url + reverse("fund_webhooks", args=[fund.pk]))
+        assert secret not in screen.content()
+        expect(screen.locator("#webhooks")).to_contain_text("Delivered")
+        screen.screenshot(path=artifacts_dir / "webhooks.png", full_page=True)
+        screen.get_by_role("link", name="Delivery log").click()
+        expect(screen.locator("#deliveries")).to_contain_text("Delivered")
+        screen.screenshot(path=artifacts_dir / "webhook-delivery-log.png", full_page=True)
+        assert screen.evaluate("window.__csp") == []
+    finally:
+        receiver.close()
