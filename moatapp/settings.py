@@ -5,6 +5,7 @@ in the request, no other server needed. Every variable is listed in
 .env.example and in the README.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -307,3 +308,32 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": crontab(hour=ALERT_DIGEST_HOUR, minute=0),
     },
 }
+
+# --- Sign-in with the firm's identity provider (OpenID Connect) -----------------------------
+# Any standard provider, by its endpoints (see the README for Google, Entra ID and Okta).
+# SSO is on when OIDC_CLIENT_ID is set.
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_OP_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT_SECONDS", 10)
+# The claim that lists the user's groups, and what each group grants:
+# {"group": [["Fund name", "partner" | "associate" | "viewer"], ...], ...}
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = json.loads(os.environ.get("OIDC_GROUP_ROLES") or "{}")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your identity provider")
+# Passwords off: only SSO signs in (superusers keep their password, to repair SSO).
+SSO_ONLY = envbool("SSO_ONLY", False) and OIDC_ENABLED
+LOGIN_URL_SSO_FAILED = "/accounts/login/?sso=failed"
+LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL_SSO_FAILED
+AUTHENTICATION_BACKENDS = [
+    "assessments.sso.PasswordBackend" if b == "django.contrib.auth.backends.ModelBackend" else b
+    for b in AUTHENTICATION_BACKENDS
+] + (["assessments.sso.SsoBackend"] if OIDC_ENABLED else [])

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from assessments import sso
 from assessments.api import api
 
 urlpatterns = [
@@ -41,5 +42,8 @@ urlpatterns = [
     # The JSON API, its OpenAPI schema (openapi.json) and its docs (docs).
     path("api/v1/", api.urls),
     path("", include("assessments.urls_integrations")),
+    # Sign-in with the firm's identity provider (404 while OIDC_CLIENT_ID is unset).
+    path("accounts/sso/start/", sso.SsoStart.as_view(), name="oidc_authentication_init"),
+    path("accounts/sso/callback/", sso.SsoCallback.as_view(), name="oidc_authentication_callback"),
     path("", include("assessments.urls")),
 ]

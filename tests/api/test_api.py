@@ -276,3 +276,23 @@ def test_the_schema_and_the_docs_are_served_from_the_installed_package(client):
     assert "/static/ninja/swagger-ui-bundle.js" in docs
     assert "cdn" not in docs.lower()
     assert client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
+
+
+def test_hostile_text_comes_back_as_is_in_json_that_no_browser_renders():
+    from tests.security.hostile import PAYLOAD, hostile_world_text
+
+    w = build_api_world(**hostile_world_text())
+    client = w.client(PARTNER)
+    for url in (f"{API}/companies", f"{API}/tasks", f"{API}/evidence", f"{API}/funds"):
+        response = client.get(url)
+        assert response["Content-Type"].startswith("application/json"), url
+        assert response["X-Content-Type-Options"] == "nosniff", url
+        assert any(PAYLOAD in text for text in strings(response.json())), url
+
+
+def strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [s for item in value for s in strings(item)] if isinstance(value, list) else []

@@ -10,7 +10,8 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from assessments.demo import load_demo
-from assessments.models import Fund, Webhook
+from assessments.models import Fund, Membership, Webhook
+from tests.api.oidc_provider import Provider
 from tests.api.test_alerts_out import Receiver, add
 from tests.browser.test_company_browser import sign_in
 from tests.browser.test_security_pages_browser import CSP_LISTENER
@@ -106,3 +107,45 @@ def test_a_partner_adds_a_webhook_and_reads_its_delivery_log(
         assert screen.evaluate("window.__csp") == []
     finally:
         receiver.close()
+
+
+def test_sign_in_through_the_identity_provider_lands_on_the_map_with_the_groups_funds(
+    screen: Page, live_server, artifacts_dir, settings
+):
+    load_demo()
+    provider = Provider()
+    try:
+        for name, value in provider.settings().items():
+            setattr(settings, name, value)
+        settings.OIDC_PROVIDER_NAME = "Firm SSO"
+        settings.OIDC_GROUP_ROLES = {
+            "moat-ventures-iii": [["Northbridge Ventures III", "associate"]]
+        }
+        settings.AUTHENTICATION_BACKENDS = [
+            *settings.AUTHENTICATION_BACKENDS,
+            "assessments.sso.SsoBackend",
+        ]
+        provider.claims = {
+            "sub": "okta-00u1",
+            "email": "quinn@firm.example",
+            "preferred_username": "quinn",
+            "groups": ["moat-ventures-iii", "everyone"],
+        }
+        screen.goto(live_server.url + reverse("login"))
+        expect(screen.locator("#sso-sign-in")).to_have_text("Sign in with Firm SSO")
+        screen.screenshot(path=artifacts_dir / "sso-sign-in.png")
+        screen.click("#sso-sign-in")
+        expect(screen.locator(".account")).to_contain_text("quinn")
+        assert screen.url == live_server.url + reverse("home")
+        screen.wait_for_selector("#map-chart .main-svg")
+        # Only the fund the groups grant is offered.
+        funds = screen.locator("select[name=fund] option").all_inner_texts()
+        assert [f for f in funds if f.startswith("Northbridge")] == ["Northbridge Ventures III"]
+        screen.screenshot(path=artifacts_dir / "sso-landed-on-map.png")
+        roles = dict(
+            Membership.objects.filter(user__username="quinn").values_list("fund__name", "role")
+        )
+        assert roles == {"Northbridge Ventures III": "associate"}
+        assert screen.evaluate("window.__csp") == []
+    finally:
+        provider.close()

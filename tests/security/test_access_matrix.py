@@ -232,6 +232,10 @@ MATRIX: dict[str, Row] = {
     "api_token_revoke": Row(
         viewer_token, by_role(LOGIN, (405, 404), (405, 302), (405, 404), (405, 404))
     ),
+    # Sign-in with the identity provider: absent (404) until OIDC_CLIENT_ID is set; with it,
+    # tests/api/test_sso.py drives both against a provider on loopback.
+    "oidc_authentication_init": Row(no_kwargs, everyone((404, 404))),
+    "oidc_authentication_callback": Row(no_kwargs, everyone((404, 404))),
     # A fund's webhooks: its partners only.
     "fund_webhooks": Row(fund, PARTNERS_ONLY_FORM),
     "webhook_deliveries": Row(
