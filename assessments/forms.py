@@ -300,3 +300,12 @@ class WebhookForm(forms.Form):
         if not url.lower().startswith(("https://", "http://")):
             raise forms.ValidationError("Give an http:// or https:// URL.")
         return url
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+    )

@@ -1,8 +1,8 @@
-"""The settings pages (API tokens, alert e-mail) and the fund's webhooks."""
+"""The settings pages (API tokens, alert e-mail, second factor) and the fund's webhooks."""
 
 from django.urls import path
 
-from .views import integrations
+from .views import integrations, mfa
 
 urlpatterns = [
     path("settings/", integrations.account_settings, name="account_settings"),
@@ -12,6 +12,10 @@ urlpatterns = [
         integrations.api_token_revoke,
         name="api_token_revoke",
     ),
+    # The second factor (under accounts/2fa/, which RequireSecondFactor leaves open).
+    path("accounts/2fa/", mfa.mfa_setup, name="mfa_setup"),
+    path("accounts/2fa/verify/", mfa.mfa_verify, name="mfa_verify"),
+    path("accounts/2fa/disable/", mfa.mfa_disable, name="mfa_disable"),
     path("funds/<int:fund_id>/webhooks/", integrations.fund_webhooks, name="fund_webhooks"),
     path(
         "funds/<int:fund_id>/webhooks/<int:webhook_id>/",

@@ -337,3 +337,21 @@ AUTHENTICATION_BACKENDS = [
     "assessments.sso.PasswordBackend" if b == "django.contrib.auth.backends.ModelBackend" else b
     for b in AUTHENTICATION_BACKENDS
 ] + (["assessments.sso.SsoBackend"] if OIDC_ENABLED else [])
+
+# --- A second factor for password sign-ins (django-otp: TOTP and recovery codes) -----------
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "assessments.mfa.RequireSecondFactor",
+)
+OTP_TOTP_ISSUER = "Moat map"
+# Wrong codes are counted by django-axes, with the passwords' limit and cool-off; django-otp's
+# own per-device delay would refuse a right code typed just after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# Partners (of any fund) must set up a second factor before anything else opens.
+MFA_REQUIRED_FOR_PARTNERS = envbool("MFA_REQUIRED_FOR_PARTNERS", False)

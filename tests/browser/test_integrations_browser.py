@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from assessments.demo import load_demo
+from assessments.demo import DEMO_PASSWORD, load_demo
 from assessments.models import Fund, Membership, Webhook
 from tests.api.oidc_provider import Provider
 from tests.api.test_alerts_out import Receiver, add
@@ -149,3 +149,33 @@ def test_sign_in_through_the_identity_provider_lands_on_the_map_with_the_groups_
         assert screen.evaluate("window.__csp") == []
     finally:
         provider.close()
+
+
+def test_turn_on_totp_then_sign_in_with_a_code(screen: Page, live_server, artifacts_dir):
+    from tests.unit.test_second_factor import code_for
+
+    load_demo()
+    sign_in(screen, live_server.url, "viewer")
+    screen.goto(live_server.url + reverse("account_settings"))
+    screen.screenshot(path=artifacts_dir / "settings.png", full_page=True)
+    screen.get_by_role("link", name="Two-factor sign-in").click()
+    expect(screen.locator(".mfa-setup img")).to_be_visible()
+    screen.screenshot(path=artifacts_dir / "totp-setup.png", full_page=True)
+    secret = screen.locator("#totp-secret").inner_text().strip()
+    screen.fill("#id_code", code_for(secret))
+    screen.get_by_role("button", name="Turn on two-factor sign-in").click()
+    expect(screen.locator("#recovery-codes li")).to_have_count(10)
+    screen.screenshot(path=artifacts_dir / "totp-recovery-codes.png", full_page=True)
+
+    screen.get_by_role("button", name="Sign out").click()
+    screen.goto(f"{live_server.url}/accounts/login/")
+    screen.fill("#id_username", "viewer")
+    screen.fill("#id_password", DEMO_PASSWORD)
+    screen.click("button[type=submit]")
+    expect(screen.locator("h1")).to_have_text("One more step")
+    screen.screenshot(path=artifacts_dir / "totp-code-at-sign-in.png")
+    screen.fill("#id_code", code_for(secret, shift=1))
+    screen.get_by_role("button", name="Verify").click()
+    screen.wait_for_selector("#map-chart .main-svg")
+    assert screen.url == live_server.url + reverse("home")
+    assert screen.evaluate("window.__csp") == []

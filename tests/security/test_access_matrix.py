@@ -236,6 +236,10 @@ MATRIX: dict[str, Row] = {
     # tests/api/test_sso.py drives both against a provider on loopback.
     "oidc_authentication_init": Row(no_kwargs, everyone((404, 404))),
     "oidc_authentication_callback": Row(no_kwargs, everyone((404, 404))),
+    # The second factor is each user's own; with no authenticator there is no code to give.
+    "mfa_setup": Row(no_kwargs, signed_in(LOGIN, (200, 200))),
+    "mfa_verify": Row(no_kwargs, signed_in(LOGIN, (302, 302))),
+    "mfa_disable": Row(no_kwargs, signed_in(LOGIN, (405, 302))),
     # A fund's webhooks: its partners only.
     "fund_webhooks": Row(fund, PARTNERS_ONLY_FORM),
     "webhook_deliveries": Row(
