@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -43,18 +43,35 @@ def required_for(user) -> bool:
     )
 
 
+DUE_KEY = "mfa_due"
+
+
+def _on_sign_in(sender, request, user, **kwargs) -> None:
+    """Decide once, at sign-in, what the session owes: a code, a setup or nothing (so
+    that pages pay no query for it). SSO sign-ins owe nothing here."""
+    if request is None or not hasattr(request, "session"):
+        return
+    due = ""
+    if request.session.get(BACKEND_SESSION_KEY) != SSO_BACKEND:
+        if user_has_device(user):
+            due = "verify"
+        elif required_for(user):
+            due = "setup"
+    request.session[DUE_KEY] = due
+
+
+user_logged_in.connect(_on_sign_in, dispatch_uid="moatmap-mfa-due")
+
+
 def pending(request) -> str | None:
     """ "verify" (a code is due), "setup" (one must be set up first) or None."""
     user = request.user
-    if not user.is_authenticated or request.session.get(BACKEND_SESSION_KEY) == SSO_BACKEND:
+    if not user.is_authenticated:
         return None
-    if user.is_verified():
+    due = request.session.get(DUE_KEY)
+    if not due or user.is_verified():
         return None
-    if user_has_device(user):
-        return "verify"
-    if required_for(user):
-        return "setup"
-    return None
+    return due
 
 
 class RequireSecondFactor:

@@ -16,7 +16,6 @@ import re
 import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db import transaction
 from django.http import Http404
@@ -198,14 +197,19 @@ class SsoBackend(OIDCAuthenticationBackend):
         return user
 
 
-class PasswordBackend(ModelBackend):
-    """Passwords, unless SSO_ONLY: then only superusers (the break-glass accounts) may
-    still sign in with one."""
+class SsoOnlyGate:
+    """With SSO_ONLY, refuses every password sign-in but a superuser's (the break-glass
+    accounts). It signs nobody in itself; it stands before ModelBackend, and a refusal
+    (PermissionDenied) ends the attempt there. No get_user: no session is ever its."""
 
-    def user_can_authenticate(self, user):
-        if settings.SSO_ONLY and not user.is_superuser:
-            return False
-        return super().user_can_authenticate(user)
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if not settings.SSO_ONLY or password is None:
+            return None
+        User = get_user_model()
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+        if user is None or not user.is_superuser:
+            raise PermissionDenied("Passwords are off: sign in with the identity provider.")
+        return None
 
 
 # --- The two views: answer 404 while SSO is not configured --------------------------------

@@ -333,10 +333,12 @@ OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your identity provide
 SSO_ONLY = envbool("SSO_ONLY", False) and OIDC_ENABLED
 LOGIN_URL_SSO_FAILED = "/accounts/login/?sso=failed"
 LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL_SSO_FAILED
-AUTHENTICATION_BACKENDS = [
-    "assessments.sso.PasswordBackend" if b == "django.contrib.auth.backends.ModelBackend" else b
-    for b in AUTHENTICATION_BACKENDS
-] + (["assessments.sso.SsoBackend"] if OIDC_ENABLED else [])
+AUTHENTICATION_BACKENDS.insert(
+    AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend"),
+    "assessments.sso.SsoOnlyGate",
+)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("assessments.sso.SsoBackend")
 
 # --- A second factor for password sign-ins (django-otp: TOTP and recovery codes) -----------
 INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
