@@ -49,6 +49,7 @@ MANAGE_RUBRIC = "manage_rubric"
 READ_AUDIT = "read_audit"
 # An IC pack build runs Chromium for every company: members who work on the fund start one.
 BUILD_IC_PACK = "build_ic_pack"
+MANAGE_WEBHOOKS = "manage_webhooks"
 
 ROLE_ACTIONS = {
     Role.VIEWER: frozenset(),
@@ -63,6 +64,7 @@ ROLE_ACTIONS = {
             MANAGE_RUBRIC,
             READ_AUDIT,
             BUILD_IC_PACK,
+            MANAGE_WEBHOOKS,
         }
     ),
 }
@@ -122,6 +124,16 @@ def require(user, action: str, fund_id: int) -> None:
         raise Http404("No such object.")
     if action not in ROLE_ACTIONS[Role(role)]:
         raise PermissionDenied("Your role in this fund does not allow that.")
+
+
+def require_evidence_edit(user, evidence: Evidence) -> None:
+    """Partners edit any evidence of their fund; associates only their own."""
+    fund_id = evidence.task.company.fund_id
+    if can(user, EDIT_ANY_EVIDENCE, fund_id):
+        return
+    require(user, ADD_EVIDENCE, fund_id)
+    if evidence.author_id != user.pk:
+        raise PermissionDenied("Associates edit only their own evidence.")
 
 
 def visible_funds(user) -> QuerySet:

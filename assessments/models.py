@@ -729,3 +729,170 @@ EVIDENCE_FIELDS = (
 # version, so changing any of these needs a partner's verification again (a corrected
 # source does not change what the note claims).
 EVIDENCE_CONTENT_FIELDS = ("factor", "stance", "strength", "confidence", "observed_on", "note")
+
+# --- Integrations: API tokens, alert e-mail, webhooks ---------------------------------------
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    READ_WRITE = "read_write", "Read and write"
+
+
+class ApiToken(models.Model):
+    """A personal API token: the key is shown once; only its SHA-256 is kept.
+
+    A token acts as its owner, with its owner's memberships and roles; a read token
+    cannot write whatever the role.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=20, choices=TokenScope.choices, default=TokenScope.READ)
+    # The first characters of the key, to tell tokens apart on the settings page.
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope__in=TokenScope.values), name="api_token_scope_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.READ_WRITE
+
+
+class AlertEmail(models.TextChoices):
+    OFF = "off", "No e-mail"
+    IMMEDIATE = "immediate", "At once"
+    DAILY = "daily", "Daily digest"
+
+
+class AlertPreference(models.Model):
+    """How one user hears of the alerts of their funds by e-mail."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preference"
+    )
+    email = models.CharField(max_length=10, choices=AlertEmail.choices, default=AlertEmail.OFF)
+    # The digest covers the alerts raised after this moment; moved on by each digest sent.
+    digest_sent_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.email}"
+
+
+class AlertEvent(models.Model):
+    """An alert as it goes out: with the values before and after the re-score that raised
+    it, so that a webhook receiver or a digest reader sees what moved. One per alert; a
+    repeated re-score raises no second one."""
+
+    alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="event")
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="alert_events")
+    previous = models.JSONField(default=dict)
+    current = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Webhook deliveries and immediate e-mails made; None while still to do (swept).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(dispatched_at__isnull=True),
+                name="alert_event_undispatched",
+            ),
+            models.Index(fields=["fund", "created_at"], name="alert_event_fund_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Event for {self.alert}"
+
+
+class Webhook(models.Model):
+    """A URL of a fund's own systems that receives the fund's alerts, signed with HMAC.
+
+    The secret must be kept to sign, so it is stored; it is shown to the partner once.
+    """
+
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        ordering = ["fund", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One POST of a batch of alerts to one webhook, with every attempt's outcome."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    events = models.ManyToManyField(AlertEvent, related_name="deliveries")
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} to {self.webhook}"
+
+
+class ExternalIdentity(models.Model):
+    """A user's account at the firm's identity provider (OpenID Connect issuer + subject):
+    how a returning SSO user is recognised, whatever their e-mail becomes."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities"
+    )
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    # The groups the provider sent at the last sign-in (what the mapping was applied to).
+    groups = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="external_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from . import scoring, scoring_sql, selectors
+from . import alerting, scoring, scoring_sql, selectors
 from .models import (
     SCORE_FIELDS,
     SCORE_VALUES,
@@ -376,6 +376,7 @@ def _write_alerts(task_rows, task_scores, company_rows, company_results, as_of, 
             )
     # The unique constraints make a repeated recompute add nothing.
     Alert.objects.bulk_create(new, ignore_conflicts=True)
+    alerting.record(new, task_rows, task_scores, company_rows, company_results)
 
 
 def rescore_task(*, task_id: int) -> int:

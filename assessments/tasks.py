@@ -68,3 +68,51 @@ def run_evidence_import(import_id: int) -> str:
     from . import imports
 
     return imports.run_import_job(import_id)
+
+
+# --- Alerts that reach people: dispatch, webhook deliveries, daily digests -------------------
+
+
+@shared_task(**RETRY)
+def dispatch_alert_events() -> int:
+    """Batch new alert events into webhook deliveries and immediate e-mails, and send
+    them; also send again the deliveries whose retry is due but was lost (or, with no
+    broker, never scheduled). Returns the number of deliveries sent."""
+    from . import alerting, webhooks
+
+    delivery_ids = alerting.dispatch()
+    delivery_ids += webhooks.due_for_retry(exclude=delivery_ids, inline=_inline())
+    for delivery_id in delivery_ids:
+        deliver_webhook.delay(delivery_id)
+    return len(delivery_ids)
+
+
+def _inline() -> bool:
+    return bool(getattr(deliver_webhook.app.conf, "task_always_eager", False))
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> bool:
+    """POST one delivery; a failure is retried with exponential backoff until the
+    delivery's attempts reach WEBHOOK_MAX_ATTEMPTS (each attempt is in the delivery log).
+
+    Inline (no broker), a failure is not retried in the request that raised the alert:
+    the next dispatch sweep sends it again once its backoff has passed.
+    """
+    from . import webhooks
+    from .models import DeliveryStatus, WebhookDelivery
+
+    if webhooks.attempt(delivery_id):
+        return True
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == DeliveryStatus.FAILED or self.request.is_eager:
+        return False
+    raise self.retry(countdown=webhooks.backoff_seconds(delivery.attempts))
+
+
+@shared_task(**RETRY)
+def send_alert_digests() -> int:
+    """The daily digest e-mails."""
+    from . import alerting
+
+    return alerting.send_digests()

@@ -5,6 +5,7 @@ in the request, no other server needed. Every variable is listed in
 .env.example and in the README.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -305,3 +306,78 @@ AXES_VERBOSE = False
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 # An import larger than this many rows runs as a background job with a progress bar.
 IMPORT_INLINE_ROWS = envint("IMPORT_INLINE_ROWS", 2_000)
+
+# --- Integrations: the JSON API, alert e-mail and webhooks ---------------------------------
+# django-ninja serves the API, its OpenAPI schema and the Swagger UI from its own package
+# (static files included: nothing is fetched from a CDN).
+INSTALLED_APPS += ["ninja"]
+API_PAGE_SIZE = envint("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = envint("API_MAX_PAGE_SIZE", 200)
+# Links in alert e-mails point here (no request to take the host from in a job).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Webhook deliveries: each POST waits this long; a failure is retried with exponential
+# backoff (BACKOFF, 2×BACKOFF, 4×… capped at an hour) until MAX_ATTEMPTS attempts.
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_BACKOFF_SECONDS = envint("WEBHOOK_BACKOFF_SECONDS", 30)
+# The daily alert digest goes out at this hour (TIME_ZONE).
+ALERT_DIGEST_HOUR = envint("ALERT_DIGEST_HOUR", 7)
+CELERY_BEAT_SCHEDULE |= {
+    "dispatch-alert-events": {
+        "task": "assessments.tasks.dispatch_alert_events",
+        "schedule": envint("SWEEP_INTERVAL_SECONDS", 60),
+    },
+    "send-alert-digests": {
+        "task": "assessments.tasks.send_alert_digests",
+        "schedule": crontab(hour=ALERT_DIGEST_HOUR, minute=0),
+    },
+}
+
+# --- Sign-in with the firm's identity provider (OpenID Connect) -----------------------------
+# Any standard provider, by its endpoints (see the README for Google, Entra ID and Okta).
+# SSO is on when OIDC_CLIENT_ID is set.
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_OP_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT_SECONDS", 10)
+# The claim that lists the user's groups, and what each group grants:
+# {"group": [["Fund name", "partner" | "associate" | "viewer"], ...], ...}
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = json.loads(os.environ.get("OIDC_GROUP_ROLES") or "{}")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your identity provider")
+# Passwords off: only SSO signs in (superusers keep their password, to repair SSO).
+SSO_ONLY = envbool("SSO_ONLY", False) and OIDC_ENABLED
+LOGIN_URL_SSO_FAILED = "/accounts/login/?sso=failed"
+LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL_SSO_FAILED
+AUTHENTICATION_BACKENDS.insert(
+    AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend"),
+    "assessments.sso.SsoOnlyGate",
+)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("assessments.sso.SsoBackend")
+
+# --- A second factor for password sign-ins (django-otp: TOTP and recovery codes) -----------
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "assessments.mfa.RequireSecondFactor",
+)
+OTP_TOTP_ISSUER = "Moat map"
+# Wrong codes are counted by django-axes, with the passwords' limit and cool-off; django-otp's
+# own per-device delay would refuse a right code typed just after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# Partners (of any fund) must set up a second factor before anything else opens.
+MFA_REQUIRED_FOR_PARTNERS = envbool("MFA_REQUIRED_FOR_PARTNERS", False)

@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from assessments import sso
+from assessments.api import api
+
 urlpatterns = [
     path(
         "accounts/login/",
@@ -36,5 +39,11 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
+    # The JSON API, its OpenAPI schema (openapi.json) and its docs (docs).
+    path("api/v1/", api.urls),
+    path("", include("assessments.urls_integrations")),
+    # Sign-in with the firm's identity provider (404 while OIDC_CLIENT_ID is unset).
+    path("accounts/sso/start/", sso.SsoStart.as_view(), name="oidc_authentication_init"),
+    path("accounts/sso/callback/", sso.SsoCallback.as_view(), name="oidc_authentication_callback"),
     path("", include("assessments.urls")),
 ]

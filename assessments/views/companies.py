@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -43,14 +42,8 @@ def _evidence(request: HttpRequest, pk: int) -> Evidence:
     )
 
 
-def _require_evidence_edit(user, evidence: Evidence) -> None:
-    """Partners edit any evidence; associates only their own."""
-    fund_id = evidence.task.company.fund_id
-    if access.can(user, access.EDIT_ANY_EVIDENCE, fund_id):
-        return
-    access.require(user, access.ADD_EVIDENCE, fund_id)
-    if evidence.author_id != user.pk:
-        raise PermissionDenied("Associates edit only their own evidence.")
+# One rule for the pages and the API (access.py).
+_require_evidence_edit = access.require_evidence_edit
 
 
 def _permissions(user, fund_id: int) -> dict:

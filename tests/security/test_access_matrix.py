@@ -12,6 +12,7 @@ row ("admin"), tested at admin:index.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
 from django.urls import reverse
 
-from assessments.models import Alert, EvidenceImport, ICPack
+from assessments import tokens
+from assessments.models import Alert, EvidenceImport, ICPack, TokenScope, Webhook
 from tests.conftest import CHROMIUM, need
 from tests.security.security_world import (
     ANON,
@@ -102,6 +105,16 @@ def company_chart(w: World) -> dict:
 def ic_pack(w: World) -> dict:
     pack = ICPack.objects.create(fund=w.fund, as_of=date(2026, 1, 1))
     return {"pack_id": pack.pk}
+
+
+def viewer_token(w: World) -> dict:
+    token, _ = tokens.token_create(user=w.users[VIEWER], name="matrix", scope=TokenScope.READ)
+    return {"token_id": token.pk}
+
+
+def fund_webhook(w: World) -> dict:
+    hook = Webhook.objects.create(fund=w.fund, url="https://example.com/hook", secret="s")
+    return {"fund_id": w.fund.pk, "webhook_id": hook.pk}
 
 
 # --- expectations ---------------------------------------------------------------------------
@@ -241,6 +254,26 @@ MATRIX: dict[str, Row] = {
     # A pack that is not built yet has nothing to download.
     "ic_pack_download": Row(ic_pack, by_role(LOGIN, (404, 405), *[(404, 405)] * 3)),
     "admin": Row(no_kwargs, STAFF_ONLY),
+    # Settings: each user's own alert e-mail and API tokens (a token is its owner's alone).
+    "account_settings": Row(no_kwargs, signed_in(LOGIN, (200, 200))),
+    "api_tokens": Row(no_kwargs, signed_in(LOGIN, (200, 200))),
+    "api_token_revoke": Row(
+        viewer_token, by_role(LOGIN, (405, 404), (405, 302), (405, 404), (405, 404))
+    ),
+    # Sign-in with the identity provider: absent (404) until OIDC_CLIENT_ID is set; with it,
+    # tests/api/test_sso.py drives both against a provider on loopback.
+    "oidc_authentication_init": Row(no_kwargs, everyone((404, 404))),
+    "oidc_authentication_callback": Row(no_kwargs, everyone((404, 404))),
+    # The second factor is each user's own; with no authenticator there is no code to give.
+    "mfa_setup": Row(no_kwargs, signed_in(LOGIN, (200, 200))),
+    "mfa_verify": Row(no_kwargs, signed_in(LOGIN, (302, 302))),
+    "mfa_disable": Row(no_kwargs, signed_in(LOGIN, (405, 302))),
+    # A fund's webhooks: its partners only.
+    "fund_webhooks": Row(fund, PARTNERS_ONLY_FORM),
+    "webhook_deliveries": Row(
+        fund_webhook, by_role(LOGIN, (404, 405), (403, 405), (403, 405), (200, 405))
+    ),
+    "webhook_delete": Row(fund_webhook, PARTNERS_ACTION, writes={PARTNER}),
 }
 
 
@@ -259,9 +292,9 @@ def fast_passwords(settings):
 
 def test_every_url_has_a_row():
     keys = {matrix_key(name) for name in url_names()}
-    missing = sorted(keys - MATRIX.keys())
+    missing = sorted(keys - MATRIX.keys() - API_MATRIX.keys())
     assert not missing, f"URL names without a row in MATRIX (add one line each): {missing}"
-    stale = sorted(MATRIX.keys() - keys)
+    stale = sorted((MATRIX.keys() | API_MATRIX.keys()) - keys)
     assert not stale, f"MATRIX rows for URLs that no longer exist: {stale}"
 
 
@@ -321,3 +354,178 @@ def test_superuser_gets_the_partners_answer_everywhere(name, django_user_model):
     for method, status in zip(("get", "post"), expected, strict=True):
         response = getattr(client, method)(url)
         assert response.status_code == status, f"{method.upper()} {url} as superuser"
+
+
+# --- The JSON API (/api/v1/): personal API tokens, not sessions -----------------------------
+#
+# Each role calls with its own read-write token (anonymous: none). A row names, per method,
+# the status for each role; write methods carry a valid body, so that only the scoping and
+# the role decide. A read token is refused every write (test_a_read_token_never_writes).
+# The API takes no session cookie, so it needs no CSRF token.
+
+UNAUTHORIZED = 401
+
+
+@dataclass(frozen=True)
+class ApiRow:
+    kwargs: Callable[[World], dict]
+    expect: dict[str, dict[str, int]]  # method -> role -> status
+    body: Callable[[World], dict] | None = None  # for the write method
+    writes: frozenset[str] = frozenset()
+
+
+def api_roles(anon, other, viewer, associate, partner) -> dict[str, int]:
+    return {ANON: anon, OTHER: other, VIEWER: viewer, ASSOCIATE: associate, PARTNER: partner}
+
+
+API_EVERYONE = api_roles(200, 200, 200, 200, 200)
+API_SIGNED = api_roles(UNAUTHORIZED, 200, 200, 200, 200)
+API_MEMBERS = api_roles(UNAUTHORIZED, 404, 200, 200, 200)
+API_EDITORS_CREATE = api_roles(UNAUTHORIZED, 404, 403, 201, 201)
+API_EDITORS_EDIT = api_roles(UNAUTHORIZED, 404, 403, 200, 200)
+API_NOT_ALLOWED = dict.fromkeys(ROLES, 405)
+
+
+def fund_id(w: World) -> dict:
+    return {"fund_id": w.fund.pk}
+
+
+def company_id(w: World) -> dict:
+    return {"company_id": w.company.pk}
+
+
+def task_id(w: World) -> dict:
+    return {"task_id": w.task.pk}
+
+
+def evidence_id(w: World) -> dict:
+    return {"evidence_id": w.evidence.pk}
+
+
+# Django's own answers, not the API's JSON.
+API_PAGES = {"api:openapi-json", "api:openapi-view", "api:api-root"}
+
+API_MATRIX: dict[str, ApiRow] = {
+    # The schema and its docs: public (no fund data), read-only.
+    "api:openapi-json": ApiRow(no_kwargs, {"get": API_EVERYONE, "post": API_NOT_ALLOWED}),
+    "api:openapi-view": ApiRow(no_kwargs, {"get": API_EVERYONE, "post": API_NOT_ALLOWED}),
+    # The API's root only anchors its paths.
+    "api:api-root": ApiRow(no_kwargs, {"get": dict.fromkeys(ROLES, 404)}),
+    "api:funds": ApiRow(no_kwargs, {"get": API_SIGNED}),
+    "api:fund": ApiRow(fund_id, {"get": API_MEMBERS}),
+    "api:alerts": ApiRow(no_kwargs, {"get": API_SIGNED}),
+    "api:companies": ApiRow(
+        no_kwargs,
+        {"get": API_SIGNED, "post": API_EDITORS_CREATE},
+        body=lambda w: {"fund": w.fund.pk, "name": "Matrix company"},
+        writes=EDITORS,
+    ),
+    "api:company": ApiRow(
+        company_id,
+        {"get": API_MEMBERS, "patch": API_EDITORS_EDIT},
+        body=lambda w: {"version": w.company.version, "sector": "Changed"},
+        writes=EDITORS,
+    ),
+    "api:tasks": ApiRow(
+        no_kwargs,
+        {"get": API_SIGNED, "post": API_EDITORS_CREATE},
+        body=lambda w: {"company": w.company.pk, "name": "Matrix task"},
+        writes=EDITORS,
+    ),
+    "api:task": ApiRow(
+        task_id,
+        {"get": API_MEMBERS, "patch": API_EDITORS_EDIT},
+        body=lambda w: {"weight": 2.5},
+        writes=EDITORS,
+    ),
+    "api:evidence_list": ApiRow(
+        no_kwargs,
+        {"get": API_SIGNED, "post": API_EDITORS_CREATE},
+        body=lambda w: {"task": w.task.pk, "factor": "system_access", "observed_on": "2026-01-02"},
+        writes=EDITORS,
+    ),
+    # The world's evidence is the associate's own, so the associate may edit it.
+    "api:evidence": ApiRow(
+        evidence_id,
+        {"get": API_MEMBERS, "patch": API_EDITORS_EDIT},
+        body=lambda w: {"version": w.evidence.version, "note": "Changed"},
+        writes=EDITORS,
+    ),
+}
+
+
+def api_client(world: World, role: str, scope: str = TokenScope.READ_WRITE) -> Client:
+    if role == ANON:
+        return Client()
+    _, key = tokens.token_create(user=world.users[role], name="matrix", scope=scope)
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def api_call(client: Client, method: str, url: str, body: dict | None):
+    if body is None:
+        return getattr(client, method)(url)
+    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
+
+
+API_CASES = [
+    pytest.param(name, role, method, id=f"{name}-{role}-{method}")
+    for name, row in API_MATRIX.items()
+    for method in row.expect
+    for role in ROLES
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role", "method"), API_CASES)
+def test_api_status_and_no_change_on_refusal(name, role, method):
+    world = build_world()
+    row = API_MATRIX[name]
+    client = api_client(world, role)
+    url = reverse(name, kwargs=row.kwargs(world))
+    body = row.body(world) if method != "get" and row.body else None
+    before = row_counts()
+    response = api_call(client, method, url, body)
+    assert response.status_code == row.expect[method][role], (
+        f"{method.upper()} {url} as {role}: {response.content[:300]!r}"
+    )
+    if response.status_code >= 400 and name not in API_PAGES:
+        assert response["Content-Type"].startswith("application/json"), "API errors are JSON"
+    if method == "get" or role not in row.writes:
+        assert row_counts() == before, f"{method.upper()} {url} as {role} changed the database"
+    else:
+        assert row_counts() != before, f"{method.upper()} {url} as {role} should have written"
+
+
+WRITE_CASES = [
+    pytest.param(name, method, id=f"{name}-{method}")
+    for name, row in API_MATRIX.items()
+    for method in row.expect
+    if method != "get" and row.body
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method"), WRITE_CASES)
+def test_a_read_token_never_writes(name, method):
+    world = build_world()
+    row = API_MATRIX[name]
+    client = api_client(world, PARTNER, TokenScope.READ)
+    before = row_counts()
+    response = api_call(client, method, reverse(name, kwargs=row.kwargs(world)), row.body(world))
+    assert response.status_code == 403
+    assert "read-only" in response.json()["detail"]
+    assert row_counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n, r in API_MATRIX.items() if r.writes))
+def test_superuser_token_gets_the_partners_answer_on_the_api(name, django_user_model):
+    world = build_world()
+    row = API_MATRIX[name]
+    boss = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
+    _, key = tokens.token_create(user=boss, name="boss", scope=TokenScope.READ_WRITE)
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    for method, statuses in row.expect.items():
+        body = row.body(world) if method != "get" else None
+        response = api_call(client, method, reverse(name, kwargs=row.kwargs(world)), body)
+        assert response.status_code == statuses[PARTNER], f"{method.upper()} {name} as superuser"

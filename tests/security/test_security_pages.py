@@ -19,7 +19,7 @@ import pytest
 from django.urls import reverse
 
 from assessments import recompute, services
-from assessments.models import Alert, Evidence, EvidenceImport, ICPack, Role
+from assessments.models import Alert, Evidence, EvidenceImport, ICPack, Role, Webhook
 from tests.conftest import CHROMIUM, need
 from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory
 from tests.security.hostile import PAYLOAD, assert_inert, hostile_values, hostile_world_text
@@ -33,6 +33,7 @@ from tests.security.security_world import (
     build_world,
     url_names,
 )
+from tests.security.test_access_matrix import API_MATRIX
 
 # URL names whose responses carry no fund text (or only Django's own, escaped, admin).
 NO_FUND_TEXT = {
@@ -55,10 +56,24 @@ NO_FUND_TEXT = {
     "contradiction_resolve": "a redirect or the queue region, covered by review_queue's tabs",
     "ic_pack_download": "a PDF built from the same figures as the SVG exports",
     "admin": "Django's admin, which escapes by itself; staff only",
+    "api_token_revoke": "a redirect to the tokens page",
+    "mfa_setup": "the second-factor form and QR code: no fund text",
+    "mfa_verify": "the code form, or a redirect",
+    "mfa_disable": "a redirect",
+    "webhook_delete": "a redirect to the webhooks page",
+    "oidc_authentication_init": "a redirect to the identity provider",
+    "oidc_authentication_callback": "a redirect after sign-in",
+    **dict.fromkeys(
+        API_MATRIX,
+        "JSON (application/json, nosniff): tests/api/test_api.py checks it carries the text as is",
+    ),
+    "api:api-root": "a 404",
+    "api:openapi-json": "the API's schema: no fund data",
+    "api:openapi-view": "the API docs page: no fund data",
 }
 
 # Fragments that answer with status only: checked for markup, not for shown text.
-SHOW_NO_FUND_TEXT = {"IC pack progress"}
+SHOW_NO_FUND_TEXT = {"IC pack progress", "API tokens"}
 
 
 def hostile_setup() -> World:
@@ -108,6 +123,7 @@ def pages(world: World) -> dict[str, list[tuple[str, object]]]:
     job = EvidenceImport.objects.create(
         fund=world.fund, status="failed", errors=[f"line 2: fund {world.fund.name!r} is not ours"]
     )
+    hook = Webhook.objects.create(fund=world.fund, url="https://x.example.com/", secret="s")
 
     def get(name, *args, headers=None, **params):
         return client.get(reverse(name, args=args), params, headers=headers or {})
@@ -191,6 +207,10 @@ def pages(world: World) -> dict[str, list[tuple[str, object]]]:
         ],
         "ic_pack": [("IC pack page", get("ic_pack", fund_id))],
         "ic_pack_progress": [("IC pack progress", get("ic_pack_progress", pack.pk, headers=hx))],
+        "account_settings": [("settings", get("account_settings"))],
+        "api_tokens": [("API tokens", get("api_tokens"))],
+        "fund_webhooks": [("webhooks", get("fund_webhooks", fund_id))],
+        "webhook_deliveries": [("delivery log", get("webhook_deliveries", fund_id, hook.pk))],
         "export_map": [],  # files: see the export tests below
         "export_task_waterfall": [],
         "export_company_history": [],

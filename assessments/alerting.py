@@ -1,0 +1,239 @@
+"""Alerts that reach people: an event per new alert with the values before and after,
+then per fund one batched webhook delivery per webhook, and e-mail to the members who
+asked for it (at once, or in a daily digest grouped by fund and company).
+
+recompute.py calls record() in the transaction that writes the alerts; everything else
+happens after commit, in jobs (tasks.py), and a sweep picks up what a lost job left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from . import scoring
+from .models import (
+    Alert,
+    AlertEmail,
+    AlertEvent,
+    AlertPreference,
+    Company,
+    Membership,
+    Webhook,
+    WebhookDelivery,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _values(quadrant, margin, runway, score: scoring.Score | None = None) -> dict:
+    values = {"quadrant": quadrant, "margin": margin, "runway_years": runway}
+    if score is not None:
+        values |= {"x": score.x, "y": score.y}
+    return values
+
+
+def record(new_alerts, task_rows, task_scores, company_rows, company_results) -> list[int]:
+    """Give each alert just written (not one a repeated re-score raised again) its event,
+    with the previous and new quadrant, margin and runway; dispatch after commit."""
+    if not new_alerts:
+        return []
+    before_task = {row[0]: row[4:7] for row in task_rows}
+    before_company = {row[0]: row[1:4] for row in company_rows}
+    keys = {(a.company_id, a.task_id, a.kind, a.as_of, a.to_state) for a in new_alerts}
+    written = Alert.objects.filter(
+        company_id__in={a.company_id for a in new_alerts},
+        as_of__in={a.as_of for a in new_alerts},
+        event__isnull=True,
+    ).select_related("company")
+    events = []
+    for alert in written:
+        if (alert.company_id, alert.task_id, alert.kind, alert.as_of, alert.to_state) not in keys:
+            continue
+        if alert.task_id is not None:
+            before, after = before_task.get(alert.task_id), task_scores.get(alert.task_id)
+        else:
+            before, after = (
+                before_company.get(alert.company_id),
+                company_results.get(alert.company_id),
+            )
+        if before is None or after is None:
+            continue
+        events.append(
+            AlertEvent(
+                alert=alert,
+                fund_id=alert.company.fund_id,
+                previous=_values(*before),
+                current=_values(after.quadrant, after.margin, after.runway_years, after),
+            )
+        )
+    AlertEvent.objects.bulk_create(events, ignore_conflicts=True)
+    if events:
+        transaction.on_commit(enqueue_dispatch)
+    return [e.alert_id for e in events]
+
+
+def enqueue_dispatch() -> None:
+    """Hand the new events to a job; with the broker down the sweep sends them later."""
+    from . import tasks as jobs
+
+    try:
+        jobs.dispatch_alert_events.delay()
+    except Exception:
+        if getattr(jobs.dispatch_alert_events.app.conf, "task_always_eager", False):
+            raise
+        logger.warning("Could not enqueue the alert dispatch; the sweep will send it.")
+
+
+def event_payload(event: AlertEvent) -> dict:
+    alert = event.alert
+    company = alert.company
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "message": alert.message,
+        "as_of": alert.as_of.isoformat(),
+        "created_at": alert.created_at.isoformat(),
+        "fund": {"id": company.fund_id, "name": company.fund.name},
+        "company": {
+            "id": company.pk,
+            "name": company.name,
+            "url": settings.SITE_URL + reverse("company_detail", args=[company.pk]),
+        },
+        "task": {"id": alert.task_id, "name": alert.task.name} if alert.task_id else None,
+        "previous": event.previous,
+        "current": event.current,
+    }
+
+
+def dispatch(limit: int = 1000) -> list[int]:
+    """Turn undispatched events into webhook deliveries (one batch per webhook) and
+    immediate e-mails; returns the ids of the deliveries to send."""
+    with transaction.atomic():
+        pending = list(
+            AlertEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("alert__company__fund", "alert__task")
+            .filter(dispatched_at__isnull=True)
+            .order_by("id")[:limit]
+        )
+        if not pending:
+            return []
+        by_fund: dict[int, list[AlertEvent]] = defaultdict(list)
+        for event in pending:
+            by_fund[event.fund_id].append(event)
+        deliveries = []
+        for webhook in Webhook.objects.filter(fund_id__in=by_fund, is_active=True):
+            events = by_fund[webhook.fund_id]
+            delivery = WebhookDelivery.objects.create(
+                webhook=webhook,
+                payload={
+                    "type": "alerts",
+                    "fund": {"id": webhook.fund_id, "name": events[0].alert.company.fund.name},
+                    "alerts": [event_payload(e) for e in events],
+                },
+            )
+            delivery.events.set(events)
+            delivery.payload["delivery"] = delivery.pk
+            delivery.save(update_fields=["payload"])
+            deliveries.append(delivery.pk)
+        _mail_at_once(by_fund)
+        AlertEvent.objects.filter(pk__in=[e.pk for e in pending]).update(
+            dispatched_at=timezone.now()
+        )
+    return deliveries
+
+
+def _recipients(fund_ids, mode: str) -> dict:
+    """Active users with an e-mail address who chose this mode, and their funds among these."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, alert_preference__email=mode)
+        .exclude(email="")
+    )
+    funds_of: dict = defaultdict(set)
+    for user_id, fund_id in Membership.objects.filter(
+        user__in=users, fund_id__in=fund_ids
+    ).values_list("user_id", "fund_id"):
+        funds_of[user_id].add(fund_id)
+    return {user: funds_of[user.pk] for user in users if funds_of[user.pk]}
+
+
+def _grouped(events) -> list[tuple[str, list[tuple[Company, list[AlertEvent]]]]]:
+    """Events as [(fund name, [(company, events), …]), …], sorted by name."""
+    tree: dict = defaultdict(lambda: defaultdict(list))
+    for event in events:
+        tree[event.alert.company.fund.name][event.alert.company].append(event)
+    return [
+        (fund, sorted(companies.items(), key=lambda item: item[0].name))
+        for fund, companies in sorted(tree.items())
+    ]
+
+
+def _send(user, subject: str, events) -> None:
+    context = {
+        "user": user,
+        "groups": _grouped(events),
+        "site_url": settings.SITE_URL,
+        "count": len(events),
+    }
+    body = render_to_string("assessments/email/alerts.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+def _mail_at_once(by_fund: dict[int, list[AlertEvent]]) -> None:
+    for user, fund_ids in _recipients(list(by_fund), AlertEmail.IMMEDIATE).items():
+        events = [e for fund_id in sorted(fund_ids) for e in by_fund[fund_id]]
+        subject = f"Moat map: {len(events)} new alert{'s' if len(events) != 1 else ''}"
+        _send(user, subject, events)
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """One e-mail per user who chose the daily digest: the alerts of their funds raised
+    since their last digest, grouped by fund and company. Returns the number sent."""
+    now = now or timezone.now()
+    sent = 0
+    prefs = (
+        AlertPreference.objects.select_related("user")
+        .filter(email=AlertEmail.DAILY, user__is_active=True)
+        .exclude(user__email="")
+    )
+    for pref in prefs:
+        fund_ids = list(Membership.objects.filter(user=pref.user).values_list("fund_id", flat=True))
+        events = list(
+            AlertEvent.objects.select_related("alert__company__fund", "alert__task")
+            .filter(fund_id__in=fund_ids, created_at__lte=now)
+            .filter(Q(created_at__gt=pref.digest_sent_until) if pref.digest_sent_until else Q())
+            .order_by("id")
+        )
+        if events:
+            _send(pref.user, f"Moat map: your daily digest, {len(events)} alerts", events)
+            sent += 1
+        pref.digest_sent_until = now
+        pref.save(update_fields=["digest_sent_until"])
+    return sent
+
+
+def preference_of(user) -> AlertPreference:
+    """The user's choice; reading it writes nothing (no e-mail until they choose)."""
+    return AlertPreference.objects.filter(user=user).first() or AlertPreference(user=user)
+
+
+def preference_set(*, user, email: str) -> AlertPreference:
+    pref = preference_of(user)
+    if pref.pk is None or pref.email != email:
+        pref.email = email
+        if email == AlertEmail.DAILY:
+            # The first digest covers what is raised from now on, not the whole history.
+            pref.digest_sent_until = timezone.now()
+        pref.save()
+    return pref

@@ -1,0 +1,142 @@
+"""The settings pages (alert e-mail, personal API tokens) and a fund's webhooks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from .. import access, alerting, tokens, webhooks
+from ..forms import AlertPreferenceForm, ApiTokenForm, WebhookForm
+from ..models import Fund, Webhook
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """How the user hears of alerts, and where their tokens and funds' webhooks are."""
+    pref = alerting.preference_of(request.user)
+    form = AlertPreferenceForm(request.POST or None, initial={"email": pref.email})
+    if request.method == "POST" and form.is_valid():
+        alerting.preference_set(user=request.user, email=form.cleaned_data["email"])
+        messages.success(request, "Alert e-mail saved.")
+        return redirect("account_settings")
+    webhook_funds = [
+        fund
+        for fund in access.visible_funds(request.user)
+        if access.can(request.user, access.MANAGE_WEBHOOKS, fund.pk)
+    ]
+    return render(
+        request,
+        "assessments/settings.html",
+        {"form": form, "webhook_funds": webhook_funds, "has_email": bool(request.user.email)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens; a new token's key is shown on this answer only."""
+    form = ApiTokenForm(request.POST or None)
+    new_key = new_token = None
+    if request.method == "POST" and form.is_valid():
+        new_token, new_key = tokens.token_create(
+            user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
+        )
+        form = ApiTokenForm()
+    response = render(
+        request,
+        "assessments/api_tokens.html",
+        {
+            "form": form,
+            "tokens": tokens.tokens_of(request.user),
+            "new_key": new_key,
+            "new_token": new_token,
+        },
+    )
+    # The key must not stay in a cache or the browser's history.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    if not tokens.token_revoke(user=request.user, token_id=token_id):
+        raise Http404("No such token.")
+    messages.success(request, "Token revoked: it no longer opens the API.")
+    return redirect("api_tokens")
+
+
+def _fund_for_webhooks(request: HttpRequest, fund_id: int) -> Fund:
+    fund = access.get_scoped_or_404(Fund.objects.all(), request.user, pk=fund_id)
+    access.require(request.user, access.MANAGE_WEBHOOKS, fund.pk)
+    return fund
+
+
+def _webhook(fund: Fund, webhook_id: int) -> Webhook:
+    webhook = webhooks.webhooks_of(fund.pk).filter(pk=webhook_id).first()
+    if webhook is None:
+        raise Http404("No such webhook.")
+    return webhook
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def fund_webhooks(request: HttpRequest, fund_id: int) -> HttpResponse:
+    """A fund's webhooks (partners); a new webhook's secret is shown on this answer only."""
+    fund = _fund_for_webhooks(request, fund_id)
+    form = WebhookForm(request.POST or None)
+    new_secret = new_webhook = None
+    if request.method == "POST" and form.is_valid():
+        new_webhook, new_secret = webhooks.webhook_create(
+            actor=request.user, fund_id=fund.pk, **form.cleaned_data
+        )
+        form = WebhookForm()
+    hooks = list(webhooks.webhooks_of(fund.pk))
+    for hook in hooks:
+        hook.latest = hook.deliveries.first()
+    response = render(
+        request,
+        "assessments/webhooks.html",
+        {
+            "fund": fund,
+            "form": form,
+            "webhooks": hooks,
+            "new_secret": new_secret,
+            "new_webhook": new_webhook,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_safe
+def webhook_deliveries(request: HttpRequest, fund_id: int, webhook_id: int) -> HttpResponse:
+    """The delivery log of one webhook: every batch, its status and attempts."""
+    fund = _fund_for_webhooks(request, fund_id)
+    webhook = _webhook(fund, webhook_id)
+    return render(
+        request,
+        "assessments/webhook_deliveries.html",
+        {
+            "fund": fund,
+            "webhook": webhook,
+            "deliveries": webhooks.deliveries_of(webhook),
+            "backoff": settings.WEBHOOK_BACKOFF_SECONDS,
+            "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, fund_id: int, webhook_id: int) -> HttpResponse:
+    fund = _fund_for_webhooks(request, fund_id)
+    webhooks.webhook_delete(actor=request.user, webhook=_webhook(fund, webhook_id))
+    messages.success(request, "Webhook removed: it receives nothing more.")
+    return redirect("fund_webhooks", fund_id=fund.pk)

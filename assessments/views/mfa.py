@@ -1,0 +1,113 @@
+"""The second factor: set up TOTP (with recovery codes), give a code after the password,
+turn it off."""
+
+from __future__ import annotations
+
+import segno
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import mfa
+from ..forms import SecondFactorForm
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return settings.LOGIN_REDIRECT_URL
+
+
+def _locked(request: HttpRequest) -> bool:
+    return AxesProxyHandler.is_locked(request, {"username": request.user.get_username()})
+
+
+def _locked_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    """Scan the QR code, confirm with a code, keep the recovery codes (shown once)."""
+    if mfa.has_totp(request.user):
+        return render(
+            request,
+            "assessments/mfa_setup.html",
+            {
+                "enabled": True,
+                "left": mfa.recovery_codes_left(request.user),
+                "required": mfa.required_for(request.user),
+                "form": SecondFactorForm(),
+            },
+        )
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = mfa.confirm_setup(request, form.cleaned_data["code"])
+        if codes is not None:
+            response = render(
+                request, "assessments/mfa_setup.html", {"codes": codes, "next": _next(request)}
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+        form.add_error(
+            "code", "That code does not match: check the time on your phone and try again."
+        )
+    uri = mfa.setup_uri(request)
+    return render(
+        request,
+        "assessments/mfa_setup.html",
+        {
+            "form": form,
+            "qr": segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
+            "secret": mfa.setup_secret(request),
+            "required": mfa.required_for(request.user),
+            "next": request.GET.get("next", ""),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    """After the password: the code from the authenticator (or a recovery code)."""
+    if mfa.pending(request) != "verify":
+        return redirect(_next(request))
+    if _locked(request):
+        return _locked_out(request)
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if mfa.verify(request, form.cleaned_data["code"]):
+            return redirect(_next(request))
+        if _locked(request):
+            return _locked_out(request)
+        form.add_error("code", "That code is not right, or was already used.")
+    return render(
+        request, "assessments/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")}
+    )
+
+
+@login_required
+@require_POST
+def mfa_disable(request: HttpRequest) -> HttpResponse:
+    """Turn the second factor off, with a current code (not while it is required)."""
+    if not mfa.has_totp(request.user):
+        return redirect("mfa_setup")
+    if mfa.required_for(request.user):
+        messages.error(request, "Partners must keep a second factor.")
+        return redirect("mfa_setup")
+    form = SecondFactorForm(request.POST)
+    if form.is_valid() and mfa.verify(request, form.cleaned_data["code"]):
+        mfa.disable(request.user)
+        messages.success(request, "Two-factor sign-in is off.")
+    else:
+        messages.error(request, "That code is not right: the second factor stays on.")
+    return redirect("mfa_setup")
