@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -193,6 +194,8 @@ def test_notes_saved_across_a_database_restart(app_on_own_postgres):
             note = f"Restart note {n}"
             fields = {
                 **hidden,
+                # Each save answers with a fresh form, and so a fresh one-time token.
+                "submission": str(uuid.uuid4()),
                 "factor": "system_access",
                 "stance": "1",
                 "strength": "3",
