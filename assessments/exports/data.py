@@ -161,7 +161,7 @@ def waterfall_figure(user, task_id: int, as_of: date, preset: str = "memo"):
     version = selectors.active_rubric_version()
     rubric = version.to_rubric()
     evidence = list(task.evidence.all())
-    counted = [e for e in evidence if e.observed_on <= as_of]
+    counted = [e for e in evidence if e.observed_on <= as_of and e.counts]
     text = memo.ChartText(
         title=f"{task.company.name}: {task.name}",
         subtitle=f"{task.company.fund.name} · how each evidence note moves the scores",

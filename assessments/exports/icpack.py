@@ -477,7 +477,9 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
         Task.objects.filter(company__in=companies).order_by("company_id", "-weight", "name")
     )
     evidence = list(
-        Evidence.objects.filter(task__in=tasks)
+        # Sent-back and superseded notes do not count: not in the score, not in the pack.
+        Evidence.objects.counting()
+        .filter(task__in=tasks)
         .select_related("author")
         .order_by("-observed_on", "id")
     )

@@ -59,7 +59,8 @@ def task_contributions(
 ) -> list[base.Contribution]:
     """Each evidence note's signed raw contribution as of a date, labelled "factor · observed
     date", with the note's first line and the evidence id (the waterfall's bars link to it).
-    The screen's waterfall and the exported one are built from these."""
+    The screen's waterfall and the exported ones are built from these: only notes that
+    count (neither sent back nor superseded) and were observed by then."""
     return [
         base.Contribution(
             f"{row.factor.replace('_', ' ')} · {row.observed_on:%-d %b %Y}",
@@ -69,7 +70,7 @@ def task_contributions(
             evidence_id=row.pk,
         )
         for row in evidence
-        if row.observed_on <= as_of
+        if row.observed_on <= as_of and row.counts
     ]
 
 
@@ -173,7 +174,7 @@ def company_page(
                 task=task,
                 evidence=evidence,
                 # Sent-back and superseded notes do not count, so they have no bar.
-                waterfall=task_waterfall(task, [e for e in evidence if e.counts], as_of, rubric),
+                waterfall=task_waterfall(task, evidence, as_of, rubric),
                 history=screen_charts.score_history([*task_lines, *company_lines], marks),
             )
         )

@@ -288,3 +288,28 @@ def test_without_chromium_the_menu_says_what_to_install(portfolio, monkeypatch):
     html = portfolio["client"].get(reverse("home")).content.decode()
     assert "apt-get install chromium" in html
     assert "/exports/map.png" not in html and "/exports/map.csv" in html
+
+
+def test_exported_waterfalls_leave_out_what_does_not_count_and_end_at_the_stored_score(
+    portfolio, rescored
+):
+    from assessments import selectors, services
+    from assessments.exports import data as export_data
+    from assessments.models import Task
+
+    task = Task.objects.filter(company__fund=portfolio["fund"]).first()
+    kept, sent_back = task.evidence.order_by("id")[:2]
+    rescored(
+        services.evidence_send_back,
+        evidence=sent_back,
+        partner=portfolio["user"],
+        comment="Where is this from?",
+    )
+    task.refresh_from_db()
+    rubric = selectors.active_rubric_version().to_rubric()
+    as_of = selectors.today()
+    bars = export_data.task_contributions(list(task.evidence.all()), as_of, rubric)
+    assert [b.evidence_id for b in bars] == [kept.pk]
+    steps = base.waterfall_steps(bars, rubric)
+    for axis, value in (("x", task.x), ("y", task.y)):
+        assert 50 + sum(s.points for s in steps[axis]) == pytest.approx(value)
