@@ -1,22 +1,24 @@
 """Double submit is harmless: identical creates racing each other store one row, and every
 other request gets the form back with "already exists", never an error page.
 
-Eight threads POST the same "new company" (then "new task") at once, each through its own
-database connection. On PostgreSQL (CI) the losers wait on the unique index and meet the
-constraint; on SQLite the writes queue on the database lock.
+Eight threads POST the same "new company" (then "new task", then an evidence note) at
+once, each through its own database connection. On PostgreSQL (CI) the losers wait on the
+unique index and meet the constraint; on SQLite the writes queue on the database lock.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from assessments.models import Company, Role, Task
-from tests.factories import CompanyFactory, MembershipFactory
+from assessments import selectors
+from assessments.models import Company, Evidence, Role, Task
+from tests.factories import CompanyFactory, MembershipFactory, TaskFactory
 from tests.security.security_world import FAST_HASHERS
 
 PARALLEL = 8
@@ -83,3 +85,23 @@ def test_a_name_differing_only_in_case_is_the_same_company(associate):
     again = client.post(url, {"name": "LEXBENCH", "status": "portfolio"})
     assert "already has a company of that name" in again.content.decode()
     assert Company.objects.filter(fund=associate.fund).count() == 1
+
+
+def test_eight_identical_evidence_posts_store_one_note(associate):
+    """A double click, or a retried request, sends the form's one-time token again."""
+    task = TaskFactory(company__fund=associate.fund)
+    url = reverse("evidence_create", args=[task.pk])
+    form = {
+        "factor": "system_access",
+        "stance": "1",
+        "strength": "4",
+        "confidence": "high",
+        "observed_on": selectors.today().isoformat(),
+        "source": "Call notes",
+        "note": "Signed a three-year DPA giving read access to the document system.",
+        "submission": str(uuid.uuid4()),
+    }
+    responses = post_at_once(associate.user, url, form)
+    statuses = sorted(r.status_code for r in responses)
+    assert all(status < 500 for status in statuses), statuses
+    assert Evidence.objects.filter(task=task).count() == 1
