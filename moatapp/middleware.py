@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import sys
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +70,23 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.warning(
-            "database unavailable for %s %s: %s", request.method, request.path, exception
-        )
-        # Rendered without the request: its context processors would read the session and
-        # the user, from the database that is not there.
-        response = HttpResponse(render_to_string("503.html"), status=503)
-        response["Retry-After"] = "5"
-        return response
+        return database_unavailable(request, exception)
+
+
+def database_unavailable(request, exception) -> HttpResponse:
+    logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+    # Rendered without the request: its context processors would read the session and
+    # the user, from the database that is not there.
+    response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def server_error(request) -> HttpResponse:
+    """The 500 answer (urls.handler500), unless what failed is the database inside a
+    middleware, before any view ran (the second factor's check reads the user's devices):
+    then the same clear 503 as from a view."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return database_unavailable(request, exception)
+    return defaults.server_error(request)

@@ -47,3 +47,6 @@ urlpatterns = [
     path("accounts/sso/callback/", sso.SsoCallback.as_view(), name="oidc_authentication_callback"),
     path("", include("assessments.urls")),
 ]
+
+# A database failure inside a middleware answers the same clear 503 as one inside a view.
+handler500 = "moatapp.middleware.server_error"

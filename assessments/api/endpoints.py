@@ -76,7 +76,8 @@ def _require_write(request) -> None:
 def _valid(form) -> dict:
     if not form.is_valid():
         raise FieldErrors({field: list(messages) for field, messages in form.errors.items()})
-    return {k: v for k, v in form.cleaned_data.items() if k != "version"}
+    # The version is checked apart; the one-time form token is for browsers only.
+    return {k: v for k, v in form.cleaned_data.items() if k not in ("version", "submission")}
 
 
 def _form_data(values: dict) -> QueryDict:

@@ -58,7 +58,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         },
     )
     # The key must not stay in a cache or the browser's history.
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -110,7 +110,7 @@ def fund_webhooks(request: HttpRequest, fund_id: int) -> HttpResponse:
             "new_webhook": new_webhook,
         },
     )
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -22,7 +22,7 @@ def _next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
-    return settings.LOGIN_REDIRECT_URL
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _locked(request: HttpRequest) -> bool:
@@ -56,7 +56,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             response = render(
                 request, "assessments/mfa_setup.html", {"codes": codes, "next": _next(request)}
             )
-            response["Cache-Control"] = "no-store"
+            response["Cache-Control"] = "private, no-store"
             return response
         form.add_error(
             "code", "That code does not match: check the time on your phone and try again."
@@ -80,13 +80,13 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
 def mfa_verify(request: HttpRequest) -> HttpResponse:
     """After the password: the code from the authenticator (or a recovery code)."""
     if mfa.pending(request) != "verify":
-        return redirect(_next(request))
+        return HttpResponseRedirect(_next(request))
     if _locked(request):
         return _locked_out(request)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if mfa.verify(request, form.cleaned_data["code"]):
-            return redirect(_next(request))
+            return HttpResponseRedirect(_next(request))
         if _locked(request):
             return _locked_out(request)
         form.add_error("code", "That code is not right, or was already used.")
