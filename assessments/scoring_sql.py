@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     QuerySet,
@@ -84,7 +85,10 @@ def task_sums_as_of(
     task_filter = ""
     if tasks is not None:
         if isinstance(tasks, QuerySet):
-            subquery, sub_params = tasks.values("id").query.sql_with_params()
+            try:
+                subquery, sub_params = tasks.values("id").query.sql_with_params()
+            except EmptyResultSet:  # e.g. the tasks of no company: nothing to score
+                return {}
         else:
             ids = list(tasks)
             if not ids:

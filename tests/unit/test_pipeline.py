@@ -257,3 +257,11 @@ def test_evidence_from_the_future_is_refused():
     with pytest.raises(ValidationError, match="cannot be in the future"):
         add(task, UserFactory(), observed_on=TODAY + timedelta(days=1))
     assert not Evidence.objects.exists()
+
+
+@pytest.mark.django_db
+def test_scoring_the_tasks_of_no_company_is_empty_not_an_error():
+    from assessments.models import Task
+
+    none = Task.objects.filter(company_id__in=[])
+    assert scoring_sql.task_sums_as_of(none, date(2026, 1, 1), scoring.DEFAULT_RUBRIC) == {}
