@@ -18,7 +18,7 @@ def test_a_new_token_is_shown_once_and_then_only_by_its_prefix():
     client = world.client(VIEWER)
     response = client.post(reverse("api_tokens"), {"name": "CRM sync", "scope": "read_write"})
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     key = response.context["new_key"]
     html = response.content.decode()
     assert key in html and "only this once" in html

@@ -58,7 +58,7 @@ def test_setup_needs_a_matching_code_and_shows_the_recovery_codes_once():
     done = client.post(reverse("mfa_setup"), {"code": code_for(secret)})
     codes = done.context["codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
-    assert done["Cache-Control"] == "no-store"
+    assert done["Cache-Control"] == "private, no-store"
     assert TOTPDevice.objects.get(user=user).confirmed
     again = client.get(reverse("mfa_setup")).content.decode()
     assert "10 recovery codes left" in again and codes[0] not in again
