@@ -99,7 +99,7 @@ def footnote(
 ) -> str:
     """The footnote every export carries: as-of date, counts, rubric version, method."""
     facts = (
-        f"As of {as_of:%d %b %Y} · {companies} compan{'y' if companies == 1 else 'ies'} · "
+        f"As of {as_of:%-d %b %Y} · {companies} compan{'y' if companies == 1 else 'ies'} · "
         f"{evidence} evidence note{'' if evidence == 1 else 's'} · {rubric_version}"
     )
     return " ".join(part for part in (facts + ".", extra, method) if part)

@@ -81,7 +81,7 @@ def describe_filters(data: MapExport) -> str:
         parts.append(data.rubric.label(f.quadrant))
     parts.append("per task" if f.per == map_selectors.TASK else "per company")
     if f.since and f.since < data.as_of:
-        parts.append(f"trails since {f.since:%d %b %Y}")
+        parts.append(f"trails since {f.since:%-d %b %Y}")
     return " · ".join(parts)
 
 
