@@ -253,8 +253,9 @@ def build_portfolio(
             )
             INSERT INTO {Evidence._meta.db_table}
                 (task_id, factor, stance, strength, confidence, observed_on, observed_day,
-                 source, note, author_id, verified_by_id, verified_at, review_comment,
-                 version, created_at, updated_at)
+                 source, note, author_id, verified_by_id, verified_at, content_version,
+                 verified_version, review_comment, resolution_comment, version, created_at,
+                 updated_at)
             SELECT t.ids[1 + g %% array_length(t.ids, 1)],
                    (%s::text[])[1 + floor(r1 * %s)::int],
                    CASE WHEN r2 < 0.7 THEN 1 ELSE -1 END,
@@ -264,7 +265,8 @@ def build_portfolio(
                    'bench', 'Synthetic note', %s,
                    CASE WHEN r2 * 10 - floor(r2 * 10) < 0.5 THEN %s END,
                    CASE WHEN r2 * 10 - floor(r2 * 10) < 0.5 THEN now() END,
-                   '', 1, now(), now()
+                   1, CASE WHEN r2 * 10 - floor(r2 * 10) < 0.5 THEN 1 END,
+                   '', '', 1, now(), now()
             FROM rows, t
             """,
             [EVIDENCE, codes, len(codes), user.id, user.id],
