@@ -82,12 +82,24 @@ PLOTLY_ENTRY = """() => {
 }"""
 
 
-def measure_first_chart(base_url: str, session_key: str, runs: int):
+# The floor of a first chart: plotly.js alone, fetched, parsed and run on an empty page.
+LOAD_PLOTLY = """(url) => new Promise((resolve, reject) => {
+  const started = performance.now();
+  const script = document.createElement("script");
+  script.src = url;
+  script.onload = () => resolve(performance.now() - started);
+  script.onerror = reject;
+  document.head.appendChild(script);
+})"""
+
+
+def measure_first_chart(base_url: str, session_key: str, runs: int, plotly_url: str):
     """[(label, seconds per run, detail)]: a cold visit (a new browser profile each run, so
-    nothing cached) and a warm one (the same profile again: static files from its cache)."""
+    nothing cached), a warm one (the same profile again: static files from its cache), and
+    the floor: plotly.js alone on an empty page of the same server, cold."""
     from playwright.sync_api import sync_playwright
 
-    cold, warm, wire = [], [], {}
+    cold, warm, floor, wire = [], [], [], {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
         host = base_url.split("//", 1)[1].split(":")[0]
@@ -111,6 +123,11 @@ def measure_first_chart(base_url: str, session_key: str, runs: int):
                 if times is cold:
                     wire.update(page.evaluate(PLOTLY_ENTRY) or {})
             context.close()
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(base_url + "/healthz")
+            floor.append(page.evaluate(LOAD_PLOTLY, base_url + plotly_url) / 1000)
+            context.close()
         browser.close()
     plotly = (
         f"plotly.js {wire.get('body', 0) / 1e6:.2f} MB on the wire "
@@ -118,6 +135,7 @@ def measure_first_chart(base_url: str, session_key: str, runs: int):
         f"Cache-Control: {wire.get('cache') or 'none'}"
     )
     return [
+        ("floor: plotly.js alone, cold (fetched, parsed, run)", floor, "on an empty page"),
         ("first chart, cold visit (empty cache)", cold, plotly),
         ("first chart, warm visit (cached)", warm, "static files from the browser's cache"),
     ]

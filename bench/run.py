@@ -126,6 +126,7 @@ call_command("collectstatic", interactive=False, verbosity=0)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
+from django.templatetags.static import static  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django.urls import include, path, reverse  # noqa: E402
@@ -284,16 +285,16 @@ def browser_rows(user, fund_id: int) -> list[tuple[str, str, str, str]]:
     session = signed_in_session(user)
     with gunicorn_server(spare_port(), log_name="bench-gunicorn") as base_url:
         results = measure_redraw(base_url, session, BROWSER_RUNS, fund_id)
-        first_charts = measure_first_chart(base_url, session, BROWSER_RUNS)
-    for label, times, extra in first_charts:
-        rows.append(
-            (
-                label,
-                ms(statistics.median(times)),
-                f"median of {len(times)}; {extra}",
-                FIRST_CHART_TARGET if "cold" in label else "",
-            )
+        first_charts = measure_first_chart(
+            base_url, session, BROWSER_RUNS, static("vendor/plotly.min.js")
         )
+    floor = statistics.median(first_charts[0][1])
+    for label, times, extra in first_charts:
+        median = statistics.median(times)
+        beside = f"median of {len(times)}; {extra}"
+        if "visit" in label:
+            beside = f"floor + {(median - floor) * 1000:.0f} ms; " + beside
+        rows.append((label, ms(median), beside, FIRST_CHART_TARGET if "cold" in label else ""))
     for label, times, bubbles, extra in results:
         rows.append(
             (

@@ -131,18 +131,8 @@
   document.addEventListener("change", function (event) {
     if (event.target.closest && event.target.closest(".more-filters")) { countFolded(); }
   });
-  // htmx keeps a copy of the page for Back in localStorage; the chart's SVG (megabytes at
-  // 10,000 bubbles, past the storage's quota) need not be in it, as the restored page redraws
-  // the chart from its JSON. So the SVG is lifted out while htmx takes the copy (synchronously,
-  // right after this event) and put back at once.
-  document.addEventListener("htmx:beforeHistorySave", function () {
-    var chart = document.getElementById("map-chart");
-    if (!chart || !chart.firstChild) { return; }
-    var svg = document.createDocumentFragment();
-    while (chart.firstChild) { svg.appendChild(chart.firstChild); }
-    window.queueMicrotask(function () { chart.appendChild(svg); });
-  });
-  // Back and forward restore the page from htmx's history cache: redraw what it restored.
+  // Back and forward: htmx fetches the page again (no copy is kept, see base.html) and swaps
+  // it in; draw what it brought.
   document.addEventListener("htmx:historyRestore", init);
   window.addEventListener("resize", function () {
     var chart = document.getElementById("map-chart");

@@ -52,6 +52,10 @@ def test_map_updates_in_place_and_bookmarks(signed_in, live_server, artifacts_di
     assert page.evaluate("window.__marker") == "still here"
     expect(page.locator("#map-chart .main-svg").first).to_be_visible()
     expect(page.locator("#map-chart .scatterlayer .points path")).to_have_count(1)
+    # The page it left (the fund's confidential numbers) is not copied into the browser's
+    # storage for Back: Back asks the server again.
+    assert page.evaluate("window.sessionStorage.getItem('htmx-history-cache')") is None
+    assert page.evaluate("window.localStorage.length") == 0
 
     # Back restores the unfiltered map in place, chart included.
     page.go_back()
