@@ -37,7 +37,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from .. import access, notes, scoring, selectors
+from .. import access, moves, notes, scoring, selectors
 from ..charts import memo
 from ..models import Company, Evidence, Fund, ICPack, ICPackStatus, Task
 from ..selectors import map as map_selectors
@@ -228,7 +228,7 @@ class CompanySection:
             return "–"
         if not self.then.is_scored:
             return "new: no evidence then"
-        text = f"{_signed(self.dx)} / {_signed(self.dy)}"
+        text = f"{moves.signed(self.dx)} / {moves.signed(self.dy)}"
         if self.then.quadrant != self.score.quadrant:
             text += f" (was {self.rubric.label(self.then.quadrant)})"
         return text
@@ -299,11 +299,6 @@ class Document:
 
 def _day(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
-
-
-def _signed(value: float) -> str:
-    text = f"{value:+.1f}"
-    return text.replace("-", "−") if text not in ("+0.0", "-0.0") else "0.0"
 
 
 def runway_text(score: scoring.Score) -> str:

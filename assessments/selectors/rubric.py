@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .. import scoring, scoring_sql
+from .. import moves, scoring, scoring_sql
 from ..models import (
     Company,
     CompanySnapshot,
@@ -172,7 +172,7 @@ class Mover:
 
     @property
     def runway_change_text(self) -> str:
-        return signed(self.runway_change) + " y"
+        return moves.signed(self.runway_change) + " y"
 
     @property
     def distance(self) -> float:
@@ -333,85 +333,6 @@ def company_insight(company: Company, *, since: date | None = None) -> CompanyIn
         recorded=recorded,
         has_evidence=any(rows.values()),
     )
-
-
-# --- Saying it in one line ------------------------------------------------------------------
-
-PART_NAMES = {
-    scoring.NEW_EVIDENCE: "new evidence",
-    scoring.DECAY: "decay",
-    scoring.RUBRIC_CHANGE: "rubric",
-    scoring.BOUNDARY_RISE: "boundary",
-}
-MEASURE_NAMES = {
-    "x": ("x", ""),
-    "y": ("y", ""),
-    "margin": ("margin", " pts"),
-    "runway_years": ("runway", " y"),
-}
-MEASURE_ROWS = {
-    "x": "x (frontier)",
-    "y": "y (proprietary)",
-    "margin": "margin, points",
-    "runway_years": "runway, years",
-}
-
-
-def signed(value: float, digits: int = 1) -> str:
-    """+0.6, −0.9 (a true minus sign), 0.0."""
-    text = f"{abs(value):.{digits}f}"
-    if text == f"{0:.{digits}f}":
-        return text
-    return ("+" if value > 0 else "\u2212") + text
-
-
-@dataclass(frozen=True)
-class MoveRow:
-    """One measure of a move: its total and its parts, rounded so that they add up."""
-
-    measure: str
-    unit: str
-    total: str
-    parts: list[str]
-
-
-def move_rows(movement: scoring.Movement) -> list[MoveRow]:
-    rows = []
-    for measure in scoring.MOVE_MEASURES:
-        name, unit = MEASURE_NAMES[measure]
-        total = movement.total(measure)
-        parts = [movement.parts[measure][cause] for cause in scoring.MOVE_PARTS]
-        rounded = scoring.rounded_parts(total, parts)
-        rows.append(
-            MoveRow(MEASURE_ROWS[measure], unit, signed(total), [signed(p) for p in rounded])
-        )
-    return rows
-
-
-def move_line(movement: scoring.Movement) -> str:
-    """The move in one line: "since 1 Dec 2025: runway −1.3 y — new evidence +0.6, decay
-    −0.9, boundary −1.0". Runway while the company is above the boundary, else its margin;
-    parts that round to nothing are left out."""
-    since = f"since {movement.start_on.day} {movement.start_on:%b %Y}"
-    if not movement.is_decomposed:
-        if not movement.end.is_scored:
-            return f"{since}: still unscored (no evidence counts yet)"
-        return f"{since}: not scored then (no evidence observed by that date)"
-    measure = "runway_years"
-    if not (movement.start.runway_years or movement.end.runway_years):
-        measure = "margin"  # absorbed at both dates: runway says nothing, margin does
-    name, unit = MEASURE_NAMES[measure]
-    total = movement.total(measure)
-    parts = [movement.parts[measure][cause] for cause in scoring.MOVE_PARTS]
-    rounded = scoring.rounded_parts(total, parts)
-    said = [
-        f"{PART_NAMES[cause]} {signed(value)}"
-        for cause, value in zip(scoring.MOVE_PARTS, rounded, strict=True)
-        if value != 0
-    ]
-    if not said:
-        return f"{since}: {name} unchanged"
-    return f"{since}: {name} {signed(total)}{unit} \u2014 " + ", ".join(said)
 
 
 def sensitivity_label(s: scoring.Sensitivity) -> str:
