@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .. import moves, scoring, scoring_sql
+from .. import moves, scoring
 from ..models import (
     Company,
     CompanySnapshot,
@@ -22,33 +22,10 @@ from ..models import (
     Task,
     TaskSnapshot,
 )
-from . import active_rubric_version, today
+from . import Adoption, active_rubric_version, adoption_on, adoptions, today
 from . import map as map_selectors
 
 # --- Versions and when each was adopted ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Adoption:
-    """A version became the active one on a day."""
-
-    day: date
-    version_id: int
-    number: int
-
-
-def adoptions() -> list[Adoption]:
-    """Every activation of every version, oldest first, from the versions' audit trail
-    (one query): a history row that is active where the one before it was not."""
-    adopted: list[Adoption] = []
-    was_active: dict[int, bool] = {}
-    for record in RubricVersion.history.order_by("history_date", "history_id").only(
-        "id", "number", "is_active", "history_date"
-    ):
-        if record.is_active and not was_active.get(record.id, False):
-            adopted.append(Adoption(record.history_date.date(), record.id, record.number))
-        was_active[record.id] = record.is_active
-    return adopted
 
 
 def adoption_marks() -> list[tuple[date, str]]:
@@ -76,9 +53,9 @@ def restatement_dates(version: RubricVersion) -> list[date]:
 
 def version_on(day: date, adopted: list[Adoption], versions: dict[int, RubricVersion]):
     """The version in force on a day: the last adopted by then, else the first ever."""
-    in_force = [a for a in adopted if a.day <= day] or adopted[:1]
-    if in_force and in_force[-1].version_id in versions:
-        return versions[in_force[-1].version_id]
+    in_force = adoption_on(day, adopted)
+    if in_force and in_force.version_id in versions:
+        return versions[in_force.version_id]
     return active_rubric_version()
 
 
@@ -216,19 +193,16 @@ def draft_scores(
 ) -> dict[int, scoring.Score]:
     """Scores of companies or tasks as of a day under any rubric, by the SQL path of the
     past-date map: one query for the tasks' weights and one grouped scoring statement."""
-    if per == map_selectors.TASK:
-        return scoring_sql.task_scores_as_of(ids, day, rubric)
-    weights = list(
-        Task.objects.filter(company_id__in=ids).values_list("id", "company_id", "weight")
-    )
-    task_scores = scoring_sql.task_scores_as_of([t for t, _, _ in weights], day, rubric)
-    return scoring_sql.company_scores(weights, task_scores, day, rubric)
+    weights = map_selectors.task_weights(ids, per)
+    return map_selectors.scores_as_of(ids, weights, day, rubric)
 
 
 def preview(user, filters: map_selectors.MapFilters, draft: RubricVersion) -> Preview:
     """The map under the active rubric (exactly the map page's points, same filters and
     date) and the same points under the draft, with the movers, largest move first."""
-    active = map_selectors.map_points(user, filters)
+    # The preview's trails run from the active version to the draft, never from a date: a
+    # "movement since" of the map page would only add queries and a hover line that lies.
+    active = map_selectors.map_points(user, replace(filters, since=None))
     rubric = draft.to_rubric()
     ids = [p.id for p in active.points]
     scores = draft_scores(ids, filters.per, active.as_of, rubric)

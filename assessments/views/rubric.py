@@ -294,9 +294,7 @@ def company_insight(request: HttpRequest, pk: int) -> HttpResponse:
             "company": company,
             "insight": insight,
             "line": moves.move_line(insight.movement),
-            "rows": moves.move_rows(insight.movement)
-            if insight.movement.is_decomposed
-            else [],
+            "rows": moves.move_rows(insight.movement) if insight.movement.is_decomposed else [],
             "part_names": [moves.PART_NAMES[p] for p in scoring.MOVE_PARTS],
             "levers": [(lv, rubric_selectors.lever_text(lv)) for lv in insight.levers],
             "tornado": tornado if shown else None,
