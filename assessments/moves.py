@@ -68,14 +68,14 @@ def since_words(day: date) -> str:
     return f"since {day.day} {day:%b %Y}"
 
 
-def move_words(movement: scoring.Movement) -> str:
-    """The move without its date: "runway −1.3 y — new evidence +0.6, decay −0.9, boundary
-    −1.0" (where a column or a heading already names the date). Runway while the company is
-    above the boundary, else its margin; parts that round to nothing are left out."""
+def move_parts(movement: scoring.Movement) -> tuple[str, list[str]]:
+    """The move's total and its parts, in words: ("runway −1.3 y", ["new evidence +0.6",
+    "decay −0.9", "boundary −1.0"]). Runway while the company is above the boundary, else
+    its margin; parts that round to nothing are left out. Print keeps each part whole."""
     if not movement.is_decomposed:
         if not movement.end.is_scored:
-            return "still unscored (no evidence counts yet)"
-        return "not scored then (no evidence observed by that date)"
+            return "still unscored (no evidence counts yet)", []
+        return "not scored then (no evidence observed by that date)", []
     measure = "runway_years"
     if not (movement.start.runway_years or movement.end.runway_years):
         measure = "margin"  # absorbed at both dates: runway says nothing, margin does
@@ -87,8 +87,15 @@ def move_words(movement: scoring.Movement) -> str:
         if value != 0
     ]
     if not said:
-        return f"{name} unchanged"
-    return f"{name} {signed(total)}{unit} \u2014 " + ", ".join(said)
+        return f"{name} unchanged", []
+    return f"{name} {signed(total)}{unit}", said
+
+
+def move_words(movement: scoring.Movement) -> str:
+    """The move without its date: "runway −1.3 y — new evidence +0.6, decay −0.9, boundary
+    −1.0" (where a column or a heading already names the date)."""
+    total, parts = move_parts(movement)
+    return f"{total} \u2014 " + ", ".join(parts) if parts else total
 
 
 def move_line(movement: scoring.Movement) -> str:
