@@ -276,8 +276,11 @@ def company_insight(company: Company, *, since: date | None = None) -> CompanyIn
     since = min(since or default_since(as_of), as_of)
     tasks = list(company.tasks.order_by("-weight", "name"))
     rows: dict[int, list[scoring.EvidenceRow]] = defaultdict(list)
-    for evidence in Evidence.objects.filter(task__company=company).only(
-        "task_id", "factor", "stance", "strength", "confidence", "observed_on", "verified_at"
+    # Sent-back and superseded notes count nowhere: not in the stored score, not here.
+    for evidence in (
+        Evidence.objects.counting()
+        .filter(task__company=company)
+        .only("task_id", "factor", "stance", "strength", "confidence", "observed_on", "verified_at")
     ):
         rows[evidence.task_id].append(evidence.as_scoring_row())
     weighted = [(t.weight, rows[t.id]) for t in tasks]
