@@ -181,7 +181,9 @@ def interactive_map(
             },
             "legend2": base.bubble_legend(-74 / PLOT_HEIGHT, 12),
             "hovermode": "closest",
-            "hoverlabel": base.HOVER_LABEL,
+            # Left-aligned: Plotly right-aligns a box drawn left of its bubble, and the
+            # trails' "why it moved" line is much longer than the others.
+            "hoverlabel": {**base.HOVER_LABEL, "align": "left"},
         },
         "config": {
             "displaylogo": False,

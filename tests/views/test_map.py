@@ -541,4 +541,4 @@ def test_a_trail_across_a_rubric_change_says_both_ends_are_under_todays(client, 
     client.force_login(partner.user)
     html = client.get(reverse("home"), {"since": SINCE.isoformat()}, **HTMX).content.decode()
     note = html.split('id="trail-rubric">')[1].split("</span>")[0]
-    assert "positions under rubric v2 at both dates (v1 was in force then" in note
+    assert "Both ends are under rubric v2, though v1 was in force then" in note
