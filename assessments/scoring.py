@@ -322,6 +322,15 @@ def _score(x: float, y: float, confidence: float, as_of: date, rubric: Rubric, c
     return Score(x, y, confidence, quadrant, margin, runway_years(margin, rubric), count)
 
 
+def on_boundary(score: Score, day: date, rubric: Rubric = DEFAULT_RUBRIC) -> Score:
+    """The same position (x, y, confidence) measured against the boundary of another day:
+    only its margin and runway change. The margin is the one thing of a score that depends
+    on the date beyond the evidence, so a state of "why it moved" needs no re-score."""
+    if not score.is_scored:
+        return score
+    return _score(score.x, score.y, score.confidence, day, rubric, score.evidence_count)
+
+
 def score_from_sums(
     raw_x: float,
     raw_y: float,
@@ -476,18 +485,41 @@ def decompose_move(
         company_state(tasks, rows_until=u, decay_at=d, rubric=r, boundary_on=b)
         for u, d, r, b in steps
     ]
+    return movement_from_states(start_on, end_on, states)
+
+
+# The cause of each step from one state of a decomposition to the next.
+MOVE_STEPS = (DECAY, NEW_EVIDENCE, RUBRIC_CHANGE, BOUNDARY_RISE)
+
+
+def movement_from_states(start_on: date, end_on: date, states: Sequence[Score]) -> Movement:
+    """The Movement from the five states of the stated decomposition, S0 to S4 (the start;
+    old rows aged to end_on; with the rows since; under today's rubric; against today's
+    boundary), however they were computed: by the pure model (decompose_move) or by the
+    SQL path (movement_under_one_rubric)."""
     start, end = states[0], states[-1]
     if not start.is_scored or not end.is_scored:
         return Movement(start_on, end_on, start, end, {})
-    causes = (DECAY, NEW_EVIDENCE, RUBRIC_CHANGE, BOUNDARY_RISE)
     parts = {
         measure: {
             cause: _measure(after, measure) - _measure(before, measure)
-            for cause, before, after in zip(causes, states[:-1], states[1:], strict=True)
+            for cause, before, after in zip(MOVE_STEPS, states[:-1], states[1:], strict=True)
         }
         for measure in MOVE_MEASURES
     }
     return Movement(start_on, end_on, start, end, parts)
+
+
+def movement_under_one_rubric(
+    start_on: date, end_on: date, start: Score, aged: Score, end: Score, rubric: Rubric
+) -> Movement:
+    """Why it moved when both dates are scored under one rubric (the map's trails, the IC
+    pack), from three scores: ``start`` as of start_on, ``aged`` from the rows observed by
+    start_on decayed to end_on, ``end`` as of end_on. The rubric part is zero by
+    construction; the other states differ from these only by the boundary's day."""
+    at_old_boundary = on_boundary(end, start_on, rubric)
+    states = (start, on_boundary(aged, start_on, rubric), at_old_boundary, at_old_boundary, end)
+    return movement_from_states(start_on, end_on, states)
 
 
 def rounded_parts(total: float, parts: Sequence[float], digits: int = 1) -> list[float]:

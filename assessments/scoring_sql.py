@@ -24,8 +24,13 @@ from .models import (
 )
 
 
-def contribution_sql(as_of: date, rubric: scoring.Rubric) -> tuple[str, list]:
-    """The contributions of scoring.md as a CTE ``contribution(task_id, day, is_x, value)``.
+def contribution_sql(
+    as_of: date, rubric: scoring.Rubric, rows_until: date | None = None
+) -> tuple[str, list]:
+    """The contributions of scoring.md as a CTE ``contribution(task_id, day, is_x, value)``:
+    the rows observed by ``rows_until`` (as_of unless given; never after as_of), decayed to
+    as_of. An earlier rows_until is the evidence held then, aged to as_of (the "decay"
+    state of scoring.decompose_move).
 
     value = polarity·s·weight·(k/5)·c·verified_weight·decay. The factor weights and
     confidences are joined from VALUES lists, and each row's contribution is computed once
@@ -62,7 +67,8 @@ def contribution_sql(as_of: date, rubric: scoring.Rubric) -> tuple[str, list]:
               AND e.sent_back_at IS NULL AND e.superseded_at IS NULL {{task_filter}}
         )"""
     day = as_of.toordinal()
-    return sql, [*params, 5.0, float(rubric.unverified_weight), 1.0, 0.5, day, day]
+    until = min(rows_until or as_of, as_of).toordinal()
+    return sql, [*params, 5.0, float(rubric.unverified_weight), 1.0, 0.5, day, until]
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,17 @@ class TaskSums:
 
 
 def task_sums_as_of(
-    tasks: QuerySet | Iterable[int] | None, as_of: date, rubric: scoring.Rubric
+    tasks: QuerySet | Iterable[int] | None,
+    as_of: date,
+    rubric: scoring.Rubric,
+    rows_until: date | None = None,
 ) -> dict[int, TaskSums]:
-    """Per task: the raw sums on each axis, the evidence mass and count, as of a date.
+    """Per task: the raw sums on each axis, the evidence mass and count, as of a date (of
+    the rows observed by rows_until, if given: see contribution_sql).
 
     One grouped SQL statement whatever the number of tasks or rows.
     """
-    cte, params = contribution_sql(as_of, rubric)
+    cte, params = contribution_sql(as_of, rubric, rows_until)
     task_filter = ""
     if tasks is not None:
         if isinstance(tasks, QuerySet):
@@ -116,13 +126,17 @@ def task_sums_as_of(
 
 
 def task_scores_as_of(
-    tasks: QuerySet | Iterable[int] | None, as_of: date, rubric: scoring.Rubric
+    tasks: QuerySet | Iterable[int] | None,
+    as_of: date,
+    rubric: scoring.Rubric,
+    rows_until: date | None = None,
 ) -> dict[int, scoring.Score]:
     """Scores of the given tasks (all tasks with None) as of a date; tasks without
-    counting evidence are absent (Unscored)."""
+    counting evidence are absent (Unscored). With rows_until, only the rows observed by
+    then count, decayed to as_of: scoring.score_task of those rows as of as_of."""
     return {
         task_id: scoring.score_from_sums(s.raw_x, s.raw_y, s.mass, s.count, as_of, rubric)
-        for task_id, s in task_sums_as_of(tasks, as_of, rubric).items()
+        for task_id, s in task_sums_as_of(tasks, as_of, rubric, rows_until).items()
     }
 
 

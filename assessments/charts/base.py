@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .. import scoring
+from .. import moves, scoring
 from . import labels
 
 # --- The palette ---------------------------------------------------------------------------
@@ -123,16 +123,19 @@ class PlotPoint:
     confidence: float
     quadrant: str
     group: str  # the colour key: a quadrant, or a sector
-    # name, fund, sector, stage, quadrant, runway, evidence count (formatted for hover)
+    # name, fund, sector, stage, quadrant, runway, evidence count (formatted for hover), and
+    # with a trail why it moved since its start ("Since 1 Dec 2025: runway −1.3 y — …")
     hover: tuple[str, ...] = ()
     before: tuple[float, float] | None = None
 
 
 def plot_point(row, rubric: scoring.Rubric, *, per_task: bool, by_quadrant: bool) -> PlotPoint:
     """A map chart's point from a row of the map's read (selectors.map.MapPoint: name,
-    company, fund, sector, stage, size, score, before)."""
+    company, fund, sector, stage, size, score, before, movement)."""
     score = row.score
     label = f"{row.company} · {row.name}" if per_task else row.name
+    # Only a map with trails says why each point moved: without them the figure is no larger.
+    moved = () if row.movement is None else (_capitalised(moves.move_line(row.movement)),)
     return PlotPoint(
         key=row.id,
         company_id=row.company_id,
@@ -151,9 +154,14 @@ def plot_point(row, rubric: scoring.Rubric, *, per_task: bool, by_quadrant: bool
             rubric.label(score.quadrant),
             runway_text(score),
             str(score.evidence_count),
+            *moved,
         ),
         before=(row.before.x, row.before.y) if row.before is not None else None,
     )
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def group_colours(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> dict[str, tuple]:

@@ -34,8 +34,8 @@ PLOT_FRAME = labels.Frame(PLOT_WIDTH, PLOT_HEIGHT, 0, 0, 0, 0)
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 12}
 SIZE_TITLES = {"check": "Check size", "arr": "ARR"}
 
-# The hover's fields, in order (see base.PlotPoint.hover).
-HOVER_FIELDS = ("name", "fund", "sector", "stage", "quadrant", "runway", "evidence")
+# The hover's fields, in order (see base.PlotPoint.hover); "moved" only on a map with trails.
+HOVER_FIELDS = ("name", "fund", "sector", "stage", "quadrant", "runway", "evidence", "moved")
 
 
 def _hover(members: Sequence[base.PlotPoint]) -> tuple[str, list]:
@@ -51,7 +51,9 @@ def _hover(members: Sequence[base.PlotPoint]) -> tuple[str, list]:
         f"<b>{field[0]}</b><br>{field[1]} · {field[2]} · {field[3]}<br>"
         "Frontier %{x:.1f} · Proprietary %{y:.1f}<br>"
         f"{field[4]} · runway {field[5]}<br>"
-        f"Confidence {confidence} · {field[6]} evidence<extra></extra>"
+        f"Confidence {confidence} · {field[6]} evidence"
+        + (f"<br>{field[7]}" if len(columns) > 7 else "")
+        + "<extra></extra>"
     )
     data = [
         [
@@ -179,7 +181,9 @@ def interactive_map(
             },
             "legend2": base.bubble_legend(-74 / PLOT_HEIGHT, 12),
             "hovermode": "closest",
-            "hoverlabel": base.HOVER_LABEL,
+            # Left-aligned: Plotly right-aligns a box drawn left of its bubble, and the
+            # trails' "why it moved" line is much longer than the others.
+            "hoverlabel": {**base.HOVER_LABEL, "align": "left"},
         },
         "config": {
             "displaylogo": False,

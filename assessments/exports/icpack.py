@@ -7,9 +7,11 @@ name, the most influential notes as formatted text, and the company's own counts
 
 Every number is read as `export_scores` reads it (selectors.portfolio.score_lines, the
 SQL scoring path as of the pack's date), and the map is drawn from those same scores, so
-the pack agrees with the command line and with itself. The pages are an HTML template
-(templates/assessments/exports/ic_pack_document.html) printed to PDF by headless Chromium,
-the charts embedded as the SVG the chart exports make.
+the pack agrees with the command line and with itself. Why each company moved since the
+movement date is the pure model's decomposition of the same counted notes under the same
+rubric at both dates (scoring.decompose_move), so it starts and ends at those numbers.
+The pages are an HTML template (templates/assessments/exports/ic_pack_document.html)
+printed to PDF by headless Chromium, the charts embedded as the SVG the chart exports make.
 
 The job (tasks.build_ic_pack) reads the fund as the member who asked for the pack does,
 records companies done after each company and a heartbeat; a build whose heartbeat stops
@@ -37,7 +39,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from .. import access, notes, scoring, selectors
+from .. import access, moves, notes, scoring, selectors
 from ..charts import memo
 from ..models import Company, Evidence, Fund, ICPack, ICPackStatus, Task
 from ..selectors import map as map_selectors
@@ -199,6 +201,8 @@ class CompanySection:
     score: scoring.Score
     then: scoring.Score
     tasks: list[TaskSection]
+    # Why it moved since the movement date (today's rubric at both dates).
+    move: scoring.Movement | None = None
     notes: list[NoteSection] = field(default_factory=list)
     combination: str = ""
     counted: int = 0
@@ -228,10 +232,24 @@ class CompanySection:
             return "–"
         if not self.then.is_scored:
             return "new: no evidence then"
-        text = f"{_signed(self.dx)} / {_signed(self.dy)}"
+        text = f"{moves.signed(self.dx)} / {moves.signed(self.dy)}"
         if self.then.quadrant != self.score.quadrant:
             text += f" (was {self.rubric.label(self.then.quadrant)})"
         return text
+
+    @property
+    def move_parts(self) -> tuple[str, list[str]]:
+        """Why runway (or margin) moved, without the date the column names: ("runway −0.4 y",
+        ["new evidence +0.2", "decay −0.1", "boundary −0.5"]); empty where nothing can be
+        split (unscored then or now)."""
+        if self.move is None or not self.move.is_decomposed:
+            return "", []
+        return moves.move_parts(self.move)
+
+    @property
+    def move_line(self) -> str:
+        """The same in one line with its date, for the company's headline."""
+        return moves.move_line(self.move) if self.move_parts[0] else ""
 
     @property
     def details(self) -> str:
@@ -263,6 +281,8 @@ class Document:
     built_at: datetime
     map_chart: str
     companies: list[CompanySection]
+    # The number of the version in force on the movement date, where it is not this one.
+    rubric_then_number: int | None = None
 
     @property
     def running_footer(self) -> str:
@@ -299,11 +319,6 @@ class Document:
 
 def _day(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
-
-
-def _signed(value: float) -> str:
-    text = f"{value:+.1f}"
-    return text.replace("-", "−") if text not in ("+0.0", "-0.0") else "0.0"
 
 
 def runway_text(score: scoring.Score) -> str:
@@ -390,6 +405,7 @@ class _Read:
     """What every company's section is drawn from: the pack's date and the fund's reads."""
 
     as_of: date
+    since: date
     rubric: scoring.Rubric
     rubric_name: str
     scores: dict[tuple[str, str], scoring.Score]
@@ -420,6 +436,9 @@ def _company(company: Company, tasks: list[Task], read: _Read) -> CompanySection
         for t in tasks
     ]
     everything = [e for t in tasks for e in read.evidence_of.get(t.id, [])]
+    weighted = [
+        (t.weight, [e.as_scoring_row() for e in read.evidence_of.get(t.id, [])]) for t in tasks
+    ]
     counted = [e for e in everything if e.observed_on <= as_of]
     # A note's influence on the company: its pull on its task, times the task's share.
     influence = sorted(
@@ -441,6 +460,7 @@ def _company(company: Company, tasks: list[Task], read: _Read) -> CompanySection
         score=read.score(company.name),
         then=read.score(company.name, then=True),
         tasks=sections,
+        move=scoring.decompose_move(weighted, read.since, as_of, rubric, rubric),
         notes=[_note(e, tasks) for e in influence[:NOTES_PER_COMPANY]],
         combination=combination(name, sections, as_of),
         counted=len(counted),
@@ -489,7 +509,7 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
     evidence_of: dict[int, list[Evidence]] = {}
     for row in evidence:
         evidence_of.setdefault(row.task_id, []).append(row)
-    read = _Read(as_of, rubric, printable(str(version)), scores, then, evidence_of)
+    read = _Read(as_of, since, rubric, printable(str(version)), scores, then, evidence_of)
     pack_sections: dict[str, CompanySection] = {}
     progress(0, len(companies))
     for company in companies:
@@ -505,7 +525,15 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
         built_at=timezone.localtime(),
         map_chart=_map(user, fund, as_of, since, pack_sections),
         companies=list(pack_sections.values()),
+        rubric_then_number=_other_version_on(since, version.number),
     )
+
+
+def _other_version_on(day: date, number: int) -> int | None:
+    """The number of the version in force on a day, where it is not ``number``: the pack
+    scores both dates under the current version, which is worth a sentence."""
+    then = selectors.adoption_on(day, selectors.adoptions())
+    return then.number if then is not None and then.number != number else None
 
 
 def _note(e: Evidence, tasks: list[Task]) -> NoteSection:

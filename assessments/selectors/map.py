@@ -2,7 +2,9 @@
 
 Every function here runs a fixed number of queries whatever the portfolio's size:
 one for the companies or tasks, and for a past date or a trail, one for the tasks'
-weights and one grouped scoring statement per date (the SQL scoring path).
+weights and one grouped scoring statement per date (the SQL scoring path). A trail adds
+two: the evidence held on its start date aged to the map's date (for "why it moved"),
+and the versions' audit trail (which rubric was in force on the start date).
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ class MapPoint:
     score: scoring.Score
     # Where the point stood on the trail's start date (None without a trail or unscored then).
     before: scoring.Score | None = None
+    # Why it moved since the trail's start date, under the map's rubric at both dates
+    # (None without a trail).
+    movement: scoring.Movement | None = None
 
 
 @dataclass
@@ -104,6 +109,9 @@ class MapView:
     is_today: bool
     filters: MapFilters
     total_before_quadrant: int = 0
+    # With a trail: the number of the version in force on its start date. The map scores
+    # both dates under today's version, so a different one then is worth saying.
+    rubric_then_number: int | None = None
     # The largest size (check or ARR) in the whole portfolio the user can see, whatever the
     # filters: bubbles are sized against it, so a bubble keeps its size from view to view.
     size_reference: float | None = None
@@ -164,15 +172,44 @@ def _stored_score(row: dict) -> scoring.Score:
     )
 
 
-def _scores_as_of(ids: list[int], per: str, day: date, rubric: scoring.Rubric):
-    """Scores of the given companies or tasks as of a day, by the SQL scoring path."""
+def task_weights(ids: list[int], per: str) -> list[tuple[int, int, float]] | None:
+    """(task id, company id, weight) of the given companies' tasks, read once for every
+    date scored; None per task (each task is its own point)."""
     if per == TASK:
-        return scoring_sql.task_scores_as_of(ids, day, rubric)
-    weights = list(
-        Task.objects.filter(company_id__in=ids).values_list("id", "company_id", "weight")
-    )
-    task_scores = scoring_sql.task_scores_as_of([t for t, _, _ in weights], day, rubric)
+        return None
+    return list(Task.objects.filter(company_id__in=ids).values_list("id", "company_id", "weight"))
+
+
+def scores_as_of(
+    ids: list[int],
+    weights: list[tuple[int, int, float]] | None,
+    day: date,
+    rubric: scoring.Rubric,
+    rows_until: date | None = None,
+) -> dict[int, scoring.Score]:
+    """Scores of the given companies (their task_weights) or tasks (weights None) as of a
+    day under any rubric, by the SQL scoring path: one grouped statement. With rows_until,
+    of the rows observed by then only, decayed to the day."""
+    if weights is None:
+        return scoring_sql.task_scores_as_of(ids, day, rubric, rows_until)
+    task_ids = [t for t, _, _ in weights]
+    task_scores = scoring_sql.task_scores_as_of(task_ids, day, rubric, rows_until)
     return scoring_sql.company_scores(weights, task_scores, day, rubric)
+
+
+def _trail(points: list[MapPoint], ids, weights, since: date, as_of: date, rubric) -> None:
+    """Where each point stood on the trail's start date, and why it moved since: the states
+    of scoring.movement_under_one_rubric from two more grouped statements (the score then,
+    and the rows held then aged to as_of), never from the rows themselves."""
+    before = scores_as_of(ids, weights, since, rubric)
+    aged = scores_as_of(ids, weights, as_of, rubric, rows_until=since)
+    unscored = scoring.Score.unscored()
+    for p in points:
+        then = before.get(p.id, unscored)
+        p.before = then if then.is_scored else None
+        p.movement = scoring.movement_under_one_rubric(
+            since, as_of, then, aged.get(p.id, unscored), p.score, rubric
+        )
 
 
 def map_points(user, filters: MapFilters) -> MapView:
@@ -201,17 +238,19 @@ def map_points(user, filters: MapFilters) -> MapView:
     # The largest size the user can see rides along in the same query (a scalar subquery).
     rows = list(rows.annotate(size_top=_largest_size(user, filters.size_by)))
     ids = [row["id"] for row in rows]
+    trail = filters.since is not None and filters.since < as_of
+    weights = task_weights(ids, filters.per) if trail or not is_today else None
     unscored = scoring.Score.unscored()
     if is_today:
         scores = {row["id"]: _stored_score(row) for row in rows}
     else:
-        scores = _scores_as_of(ids, filters.per, as_of, rubric)
+        scores = scores_as_of(ids, weights, as_of, rubric)
     points = [_point(row, prefix, filters.size_by, scores.get(row["id"], unscored)) for row in rows]
-    if filters.since and filters.since < as_of:
-        before = _scores_as_of(ids, filters.per, filters.since, rubric)
-        for p in points:
-            then = before.get(p.id)
-            p.before = then if then is not None and then.is_scored else None
+    rubric_then_number = None
+    if trail:
+        _trail(points, ids, weights, filters.since, as_of, rubric)
+        then = selectors.adoption_on(filters.since, selectors.adoptions())
+        rubric_then_number = then.number if then else version.number
     total = len(points)
     if filters.quadrant:
         points = [p for p in points if p.score.quadrant == filters.quadrant]
@@ -224,6 +263,7 @@ def map_points(user, filters: MapFilters) -> MapView:
         is_today=is_today,
         filters=filters,
         total_before_quadrant=total,
+        rubric_then_number=rubric_then_number,
     )
 
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .. import scoring, scoring_sql
+from .. import moves, scoring
 from ..models import (
     Company,
     CompanySnapshot,
@@ -22,33 +22,10 @@ from ..models import (
     Task,
     TaskSnapshot,
 )
-from . import active_rubric_version, today
+from . import Adoption, active_rubric_version, adoption_on, adoptions, today
 from . import map as map_selectors
 
 # --- Versions and when each was adopted ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Adoption:
-    """A version became the active one on a day."""
-
-    day: date
-    version_id: int
-    number: int
-
-
-def adoptions() -> list[Adoption]:
-    """Every activation of every version, oldest first, from the versions' audit trail
-    (one query): a history row that is active where the one before it was not."""
-    adopted: list[Adoption] = []
-    was_active: dict[int, bool] = {}
-    for record in RubricVersion.history.order_by("history_date", "history_id").only(
-        "id", "number", "is_active", "history_date"
-    ):
-        if record.is_active and not was_active.get(record.id, False):
-            adopted.append(Adoption(record.history_date.date(), record.id, record.number))
-        was_active[record.id] = record.is_active
-    return adopted
 
 
 def adoption_marks() -> list[tuple[date, str]]:
@@ -76,9 +53,9 @@ def restatement_dates(version: RubricVersion) -> list[date]:
 
 def version_on(day: date, adopted: list[Adoption], versions: dict[int, RubricVersion]):
     """The version in force on a day: the last adopted by then, else the first ever."""
-    in_force = [a for a in adopted if a.day <= day] or adopted[:1]
-    if in_force and in_force[-1].version_id in versions:
-        return versions[in_force[-1].version_id]
+    in_force = adoption_on(day, adopted)
+    if in_force and in_force.version_id in versions:
+        return versions[in_force.version_id]
     return active_rubric_version()
 
 
@@ -172,7 +149,7 @@ class Mover:
 
     @property
     def runway_change_text(self) -> str:
-        return signed(self.runway_change) + " y"
+        return moves.signed(self.runway_change) + " y"
 
     @property
     def distance(self) -> float:
@@ -216,19 +193,16 @@ def draft_scores(
 ) -> dict[int, scoring.Score]:
     """Scores of companies or tasks as of a day under any rubric, by the SQL path of the
     past-date map: one query for the tasks' weights and one grouped scoring statement."""
-    if per == map_selectors.TASK:
-        return scoring_sql.task_scores_as_of(ids, day, rubric)
-    weights = list(
-        Task.objects.filter(company_id__in=ids).values_list("id", "company_id", "weight")
-    )
-    task_scores = scoring_sql.task_scores_as_of([t for t, _, _ in weights], day, rubric)
-    return scoring_sql.company_scores(weights, task_scores, day, rubric)
+    weights = map_selectors.task_weights(ids, per)
+    return map_selectors.scores_as_of(ids, weights, day, rubric)
 
 
 def preview(user, filters: map_selectors.MapFilters, draft: RubricVersion) -> Preview:
     """The map under the active rubric (exactly the map page's points, same filters and
     date) and the same points under the draft, with the movers, largest move first."""
-    active = map_selectors.map_points(user, filters)
+    # The preview's trails run from the active version to the draft, never from a date: a
+    # "movement since" of the map page would only add queries and a hover line that lies.
+    active = map_selectors.map_points(user, replace(filters, since=None))
     rubric = draft.to_rubric()
     ids = [p.id for p in active.points]
     scores = draft_scores(ids, filters.per, active.as_of, rubric)
@@ -302,8 +276,11 @@ def company_insight(company: Company, *, since: date | None = None) -> CompanyIn
     since = min(since or default_since(as_of), as_of)
     tasks = list(company.tasks.order_by("-weight", "name"))
     rows: dict[int, list[scoring.EvidenceRow]] = defaultdict(list)
-    for evidence in Evidence.objects.filter(task__company=company).only(
-        "task_id", "factor", "stance", "strength", "confidence", "observed_on", "verified_at"
+    # Sent-back and superseded notes count nowhere: not in the stored score, not here.
+    for evidence in (
+        Evidence.objects.counting()
+        .filter(task__company=company)
+        .only("task_id", "factor", "stance", "strength", "confidence", "observed_on", "verified_at")
     ):
         rows[evidence.task_id].append(evidence.as_scoring_row())
     weighted = [(t.weight, rows[t.id]) for t in tasks]
@@ -333,85 +310,6 @@ def company_insight(company: Company, *, since: date | None = None) -> CompanyIn
         recorded=recorded,
         has_evidence=any(rows.values()),
     )
-
-
-# --- Saying it in one line ------------------------------------------------------------------
-
-PART_NAMES = {
-    scoring.NEW_EVIDENCE: "new evidence",
-    scoring.DECAY: "decay",
-    scoring.RUBRIC_CHANGE: "rubric",
-    scoring.BOUNDARY_RISE: "boundary",
-}
-MEASURE_NAMES = {
-    "x": ("x", ""),
-    "y": ("y", ""),
-    "margin": ("margin", " pts"),
-    "runway_years": ("runway", " y"),
-}
-MEASURE_ROWS = {
-    "x": "x (frontier)",
-    "y": "y (proprietary)",
-    "margin": "margin, points",
-    "runway_years": "runway, years",
-}
-
-
-def signed(value: float, digits: int = 1) -> str:
-    """+0.6, −0.9 (a true minus sign), 0.0."""
-    text = f"{abs(value):.{digits}f}"
-    if text == f"{0:.{digits}f}":
-        return text
-    return ("+" if value > 0 else "\u2212") + text
-
-
-@dataclass(frozen=True)
-class MoveRow:
-    """One measure of a move: its total and its parts, rounded so that they add up."""
-
-    measure: str
-    unit: str
-    total: str
-    parts: list[str]
-
-
-def move_rows(movement: scoring.Movement) -> list[MoveRow]:
-    rows = []
-    for measure in scoring.MOVE_MEASURES:
-        name, unit = MEASURE_NAMES[measure]
-        total = movement.total(measure)
-        parts = [movement.parts[measure][cause] for cause in scoring.MOVE_PARTS]
-        rounded = scoring.rounded_parts(total, parts)
-        rows.append(
-            MoveRow(MEASURE_ROWS[measure], unit, signed(total), [signed(p) for p in rounded])
-        )
-    return rows
-
-
-def move_line(movement: scoring.Movement) -> str:
-    """The move in one line: "since 1 Dec 2025: runway −1.3 y — new evidence +0.6, decay
-    −0.9, boundary −1.0". Runway while the company is above the boundary, else its margin;
-    parts that round to nothing are left out."""
-    since = f"since {movement.start_on.day} {movement.start_on:%b %Y}"
-    if not movement.is_decomposed:
-        if not movement.end.is_scored:
-            return f"{since}: still unscored (no evidence counts yet)"
-        return f"{since}: not scored then (no evidence observed by that date)"
-    measure = "runway_years"
-    if not (movement.start.runway_years or movement.end.runway_years):
-        measure = "margin"  # absorbed at both dates: runway says nothing, margin does
-    name, unit = MEASURE_NAMES[measure]
-    total = movement.total(measure)
-    parts = [movement.parts[measure][cause] for cause in scoring.MOVE_PARTS]
-    rounded = scoring.rounded_parts(total, parts)
-    said = [
-        f"{PART_NAMES[cause]} {signed(value)}"
-        for cause, value in zip(scoring.MOVE_PARTS, rounded, strict=True)
-        if value != 0
-    ]
-    if not said:
-        return f"{since}: {name} unchanged"
-    return f"{since}: {name} {signed(total)}{unit} \u2014 " + ", ".join(said)
 
 
 def sensitivity_label(s: scoring.Sensitivity) -> str:

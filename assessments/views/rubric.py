@@ -18,7 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
-from .. import access, scoring, selectors, services
+from .. import access, moves, scoring, selectors, services
 from ..charts import base
 from ..charts import screen as screen_charts
 from ..charts import sensitivity as sensitivity_charts
@@ -293,11 +293,9 @@ def company_insight(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "company": company,
             "insight": insight,
-            "line": rubric_selectors.move_line(insight.movement),
-            "rows": rubric_selectors.move_rows(insight.movement)
-            if insight.movement.is_decomposed
-            else [],
-            "part_names": [rubric_selectors.PART_NAMES[p] for p in scoring.MOVE_PARTS],
+            "line": moves.move_line(insight.movement),
+            "rows": moves.move_rows(insight.movement) if insight.movement.is_decomposed else [],
+            "part_names": [moves.PART_NAMES[p] for p in scoring.MOVE_PARTS],
             "levers": [(lv, rubric_selectors.lever_text(lv)) for lv in insight.levers],
             "tornado": tornado if shown else None,
             "tornado_smaller": len(moving) - len(shown),

@@ -115,6 +115,15 @@ def test_trails_and_table_sort(signed_in, live_server, artifacts_dir):
     page.wait_for_selector("#map-chart .main-svg")
     assert page.locator("#map-chart .annotation-arrow-g").count() >= 5
     page.screenshot(path=str(artifacts_dir / "map-trails.png"), full_page=True)
+    # A trailed bubble's hover says why it moved, in one line.
+    bubble = page.locator("#map-chart .scatterlayer .trace .points path").last
+    box = bubble.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#map-chart .hoverlayer .hovertext")
+    hover = page.locator("#map-chart .hoverlayer").text_content()
+    assert re.search(r"Since \d+ \w{3} \d{4}: (runway|margin) [+−]\d+\.\d", hover), hover
+    page.screenshot(path=str(artifacts_dir / "map-trail-hover.png"))
+    page.mouse.move(5, 5)
     page.click("#map-table th a:text('Frontier (x)')")
     expect(page).to_have_url(re.compile(r"sort=x"))
     assert f"since={since}" in page.url

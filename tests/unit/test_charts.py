@@ -4,6 +4,8 @@ waterfalls and histories."""
 
 import json
 import random
+import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -270,6 +272,7 @@ def test_per_task_labels_read_company_and_task_shortened_at_a_word_boundary():
         "Paystack Cloud",
     )
     row.fund, row.sector, row.stage, row.size, row.before = "F", "Fintech", "Seed", 1.0, None
+    row.movement = None
     row.score = scoring.Score(30, 70, 0.8, scoring.SPECIALIST_MODELS, 5.0, 1.0, 4)
     p = base.plot_point(row, RUBRIC, per_task=True, by_quadrant=True)
     assert p.label == "Paystack Cloud · Run payroll and file payroll taxes"
@@ -314,6 +317,35 @@ def test_a_thousand_bubbles_cost_a_compact_figure():
     size = len(json.dumps(screen_map(points)))
     print(f"figure JSON at 1,000 bubbles: {size:,} bytes")
     assert size < 100_000  # it was 166,000 bytes with every field in every point
+
+
+def test_why_it_moved_rides_in_the_hover_of_a_map_with_trails_only():
+    rng = random.Random(6)
+    plain = [
+        point(
+            n, rng.uniform(0, 100), rng.uniform(0, 100), size=rng.uniform(1e5, 3e7),
+            hover=(f"Company {n}", "Fund", "Legal", "Seed", "Untrainable", "2.0 y", str(n)),
+        )
+        for n in range(1000)
+    ]  # fmt: skip
+    line = "Since 1 Dec 2025: runway \u2212{}.3 y \u2014 new evidence +0.6, decay \u22120.9"
+    trailed = [
+        replace(p, before=(p.x, p.y), hover=(*p.hover, line.format(n % 9)))
+        for n, p in enumerate(plain)
+    ]
+    without = screen_map([replace(p, before=(p.x, p.y)) for p in plain], since=SINCE)
+    with_line = screen_map(trailed, since=SINCE)
+    traces = [t for t in with_line["data"] if _bubbles(t)]
+    # The line is the hover's last, and each point's own (the last field that varies).
+    assert all(re.search(r"evidence<br>%\{customdata\[\d\]\}<extra>", t["hovertemplate"])
+               for t in traces)  # fmt: skip
+    said = sorted(row[-2] for t in traces for row in t["customdata"])
+    assert said == sorted(p.hover[-1] for p in trailed)
+    assert "Since" not in json.dumps(screen_map(plain))
+    # What the line costs, per trailed bubble (the arrows cost several times more).
+    cost = (len(json.dumps(with_line)) - len(json.dumps(without))) / len(trailed)
+    print(f"the why-it-moved line: {cost:.0f} bytes a trailed bubble")
+    assert cost < 120
 
 
 def test_screen_waterfall_bars_name_their_note_in_score_points_and_link_to_it():

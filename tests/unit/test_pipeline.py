@@ -265,3 +265,57 @@ def test_scoring_the_tasks_of_no_company_is_empty_not_an_error():
 
     none = Task.objects.filter(company_id__in=[])
     assert scoring_sql.task_sums_as_of(none, date(2026, 1, 1), scoring.DEFAULT_RUBRIC) == {}
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    tasks=st.lists(st.lists(evidence_rows, min_size=0, max_size=8), min_size=1, max_size=3),
+    as_of=st.dates(TODAY - timedelta(days=600), TODAY),
+    back=st.integers(0, 700),
+)
+def test_sql_rows_until_is_the_evidence_held_then_aged_to_as_of(tasks, as_of, back):
+    """The "decay" state of why it moved, on the SQL path: the rows observed by rows_until,
+    decayed to as_of, score as the pure model scores them."""
+    since = as_of - timedelta(days=back)
+    partner = UserFactory(username="verifier")
+    rubric = scoring.DEFAULT_RUBRIC
+    ids, pure = [], {}
+    for rows in tasks:
+        task = TaskFactory()
+        for row in rows:
+            row = dict(row)
+            verified = row.pop("verified")
+            EvidenceFactory(
+                task=task,
+                verified_by=partner if verified else None,
+                verified_at=timezone.now() if verified else None,
+                **row,
+            )
+        scoring_rows = [e.as_scoring_row() for e in task.evidence.all()]
+        ids.append(task.id)
+        pure[task.id] = scoring.company_state(
+            [(1.0, scoring_rows)],
+            rows_until=since,
+            decay_at=as_of,
+            rubric=rubric,
+            boundary_on=as_of,
+        )
+        held = [r for r in scoring_rows if r.observed_on <= since]
+        assert pure[task.id] == scoring.score_task(held, as_of, rubric)
+    got = scoring_sql.task_scores_as_of(ids, as_of, rubric, rows_until=since)
+    for task_id, expected in pure.items():
+        if not expected.is_scored:
+            assert task_id not in got
+            continue
+        sql = got[task_id]
+        assert sql.x == pytest.approx(expected.x, abs=1e-9)
+        assert sql.y == pytest.approx(expected.y, abs=1e-9)
+        assert sql.confidence == pytest.approx(expected.confidence, abs=1e-9)
+        assert sql.margin == pytest.approx(expected.margin, abs=1e-9)
+        assert sql.evidence_count == expected.evidence_count
+    # Without rows_until (or with one after as_of) it is the score as of as_of.
+    assert scoring_sql.task_scores_as_of(ids, as_of, rubric, rows_until=TODAY) == (
+        scoring_sql.task_scores_as_of(ids, as_of, rubric)
+    )

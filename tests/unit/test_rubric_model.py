@@ -102,6 +102,36 @@ def test_without_new_evidence_the_evidence_part_is_zero(company, rubric_now):
         assert move.parts["runway_years"][BOUNDARY_RISE] == pytest.approx(-years)
 
 
+@PROPERTY
+@given(company=tasks)
+def test_three_scores_under_one_rubric_give_the_same_movement_as_the_five_states(company):
+    """The map's SQL path builds the move from the score then, the rows held then aged to
+    today, and the score today (movement_under_one_rubric): the same parts as the pure
+    model's five states when one rubric holds at both dates."""
+    move = scoring.decompose_move(company, START, END, DEFAULT_RUBRIC, DEFAULT_RUBRIC)
+    aged = scoring.company_state(
+        company, rows_until=START, decay_at=END, rubric=DEFAULT_RUBRIC, boundary_on=END
+    )
+    end = score_as_of(company, END, DEFAULT_RUBRIC)
+    again = scoring.movement_under_one_rubric(
+        START, END, score_as_of(company, START, DEFAULT_RUBRIC), aged, end, DEFAULT_RUBRIC
+    )
+    assert again == move
+
+
+def test_another_days_boundary_changes_only_margin_and_runway():
+    score = score_as_of([(1.0, [EvidenceRow("system_access", 1, 4, "high", START)])], END,
+                        DEFAULT_RUBRIC)  # fmt: skip
+    earlier = scoring.on_boundary(score, START)
+    assert (earlier.x, earlier.y, earlier.confidence, earlier.quadrant) == (
+        score.x, score.y, score.confidence, score.quadrant
+    )  # fmt: skip
+    assert earlier.margin - score.margin == pytest.approx(
+        scoring.boundary_at(END) - scoring.boundary_at(START)
+    )
+    assert scoring.on_boundary(scoring.Score.unscored(), START) == scoring.Score.unscored()
+
+
 def test_a_company_unscored_at_the_start_has_no_parts():
     company = [(1.0, [EvidenceRow("system_access", 1, 4, "high", END)])]
     move = scoring.decompose_move(company, START, END, DEFAULT_RUBRIC, DEFAULT_RUBRIC)

@@ -425,3 +425,72 @@ def test_a_fund_without_companies_gets_a_cover_and_an_empty_summary(
     pages = _pack_pages(client, fund, members[Role.PARTNER])
     assert len(pages) == 2
     assert "Companies 0" in _flat(pages[0]) and "0 companies as of 30 Jun 2026" in pages[1]
+
+
+def _numbers(parts: str) -> dict[str, float]:
+    """ "new evidence +0.2, decay −0.1, boundary −0.4" as {name: value}."""
+    found = re.findall(r"(new evidence|decay|rubric|boundary) ([+−]\d+\.\d|0\.0)", parts)
+    return {name: float(value.replace("−", "-")) for name, value in found}
+
+
+def test_the_pack_says_why_each_company_moved_and_the_parts_add_up(
+    kaleido_server, committee_fund, client
+):
+    fund, members = committee_fund
+    pages = _pack_pages(client, fund, members[Role.PARTNER])
+    now, then = _export_scores(AS_OF, fund.name), _export_scores(SINCE, fund.name)
+    summary = _flat(pages[1])
+    # Acme Legal was scored on 31 Mar 2026 and has a note observed since (2 May 2026).
+    why = re.search(
+        r"Acme Legal .*? (runway|margin) ([+−]\d+\.\d|0\.0)(?: y| pts)? — "
+        r"((?:(?:new evidence|decay|boundary) (?:[+−]\d+\.\d)(?:, )?)+)",
+        summary,
+    )
+    assert why, summary
+    measure, total, parts = why[1], float(why[2].replace("−", "-")), _numbers(why[3])
+    assert set(parts) <= {"new evidence", "decay", "boundary"} and "new evidence" in parts
+    # The parts add up to the total as printed (each rounded so that they do).
+    assert sum(parts.values()) == pytest.approx(total, abs=1e-9)
+    # And the total is the change between export_scores at the two dates.
+    column = "runway_years" if measure == "runway" else "margin"
+    row, before = now[("Acme Legal", "")], then[("Acme Legal", "")]
+    assert abs(total - (float(row[column]) - float(before[column]))) <= 0.05 + 2e-4
+    # The company's headline says it with its date, in the same numbers.
+    acme = _flat(_sections(pages, ["Acme Legal", "Chatterbox", "Newco"])["Acme Legal"])
+    line = f"Since 31 Mar 2026: {measure} {why[2]}"
+    assert line in acme and why[3].rstrip(", ") in acme
+    # Nothing to split for a company unscored then (Chatterbox) or now (Newco).
+    assert re.search(r"Chatterbox .*?new: no evidence then(?! —)", summary)
+    assert "Since 31 Mar 2026:" not in _flat(_sections(pages, ["Chatterbox", "Newco"])["Newco"])
+    # One rubric at both dates: no sentence about versions.
+    assert "was in force on" not in summary
+
+
+def test_a_rubric_change_since_the_movement_date_is_said_once(committee_fund, monkeypatch):
+    """Positions at both dates are under the current version; the summary says which was in
+    force then (drawn without the charts: they are not what this is about)."""
+    from django.template.loader import render_to_string
+
+    from assessments import selectors, services
+    from assessments.models import RubricVersion
+
+    fund, members = committee_fund
+    partner = members[Role.PARTNER]
+    v1 = selectors.active_rubric_version()
+    draft = RubricVersion.objects.create(number=2, name="Heavier lock", factor_weights={
+        **v1.factor_weights, "system_access": 2.0})  # fmt: skip
+    services.rubric_activate(version=draft, user=partner)
+    monkeypatch.setattr(icpack, "_map", lambda *args: "")
+    monkeypatch.setattr(icpack, "_waterfall", lambda *args: "")
+    pack, _ = icpack.request_build(fund=fund, user=partner, as_of=AS_OF, since=SINCE)
+    document = icpack.assemble(pack)
+    assert document.rubric_then_number == 1
+    acme = next(c for c in document.companies if c.name == "Acme Legal")
+    # Today's rubric at both dates: the move starts and ends at the pack's own numbers.
+    assert acme.move.start.x == pytest.approx(acme.then.x)
+    assert acme.move.end.runway_years == pytest.approx(acme.score.runway_years)
+    html = _flat(render_to_string(icpack.TEMPLATE, {"pack": document}))
+    assert (
+        "Positions at both dates are under Rubric v2 · Heavier lock, though v1 was in force on "
+        "31 Mar 2026"
+    ) in html

@@ -64,8 +64,10 @@ def test_map_page_query_count_does_not_grow_with_the_portfolio(
         assert client.get(url).status_code == 200
     with django_assert_num_queries(5):
         assert client.get(url, {"sector": "Legal"}, **HTMX).status_code == 200
-    # a past date and a trail: tasks' weights and one scoring statement per date
-    with django_assert_num_queries(9):
+    # a past date and a trail: tasks' weights (read once), one scoring statement per date,
+    # one for the evidence held on the trail's start aged to the map's date, and the
+    # versions' audit trail (which rubric was in force then)
+    with django_assert_num_queries(10):
         response = client.get(
             url, {"as_of": "2026-01-15", "since": "2025-07-01", "per": "company"}, **HTMX
         )
@@ -379,3 +381,164 @@ def test_static_files_are_hashed_compressed_and_cached_for_ever_once_collected(
 
     script.write_text("/* edited */\n")
     assert static("js/chart.js") == "/static/js/chart.js"
+
+
+# --- Why it moved, on the map's trails -------------------------------------------------------
+
+SINCE = date(2025, 12, 1)
+NOTES = (
+    # (task, factor, stance, strength, observed, verified)
+    (0, "system_access", 1, 5, date(2025, 3, 1), True),
+    (0, "public_benchmark", 1, 3, date(2026, 4, 1), False),
+    (1, "user_habit", 1, 4, date(2025, 10, 1), False),
+    (1, "frontier_model_parity", 1, 4, date(2026, 8, 20), True),
+    (2, "private_eval", 1, 3, date(2025, 6, 1), False),
+    (3, "cheap_verification", 1, 5, date(2025, 11, 2), True),
+    (3, "tacit_judgment", 1, 4, date(2026, 2, 14), False),
+)
+
+
+@pytest.fixture
+def moving(partner):
+    """Two companies of two tasks, notes before and after SINCE (and one sent back, which
+    counts nowhere), scored today."""
+    from django.utils import timezone
+
+    tasks = []
+    for c in range(2):
+        company = CompanyFactory(fund=partner.fund, name=f"Mover {c}")
+        tasks += [TaskFactory(company=company, name=f"Task {c}.{t}", weight=1 + t) for t in (0, 1)]
+    for index, factor, stance, strength, observed_on, verified in NOTES:
+        EvidenceFactory(
+            task=tasks[index],
+            factor=factor,
+            stance=stance,
+            strength=strength,
+            confidence="high",
+            observed_on=observed_on,
+            verified_by=partner.user if verified else None,
+            verified_at=timezone.now() if verified else None,
+        )
+    EvidenceFactory(
+        task=tasks[0], factor="accountability", strength=5, observed_on=date(2026, 5, 1),
+        sent_back_at=timezone.now(),
+    )  # fmt: skip
+    recompute.rescore_companies()
+    return tasks
+
+
+def _pure_moves(tasks, since, as_of, per):
+    """The pure model's decomposition for each company (or task), today's rubric at both
+    dates, from the counted rows."""
+    from assessments import scoring, selectors
+    from assessments.models import Evidence
+
+    rubric = selectors.active_rubric_version().to_rubric()
+    rows = {
+        t.id: [e.as_scoring_row() for e in Evidence.objects.counting().filter(task=t)]
+        for t in tasks
+    }
+    if per == map_selectors.TASK:
+        groups = {t.id: [(1.0, rows[t.id])] for t in tasks}
+    else:
+        groups = {}
+        for t in tasks:
+            groups.setdefault(t.company_id, []).append((t.weight, rows[t.id]))
+    return {
+        key: scoring.decompose_move(weighted, since, as_of, rubric, rubric)
+        for key, weighted in groups.items()
+    }
+
+
+@pytest.mark.parametrize("per", [map_selectors.COMPANY, map_selectors.TASK])
+@pytest.mark.parametrize("as_of", [date(2026, 9, 1), None])  # a past date, and today
+def test_each_trail_says_why_it_moved_as_the_pure_model_does(partner, moving, per, as_of):
+    from assessments import scoring, selectors
+
+    filters = map_selectors.MapFilters(as_of=as_of, since=SINCE, per=per)
+    view = map_selectors.map_points(partner.user, filters)
+    expected = _pure_moves(moving, SINCE, as_of or selectors.today(), per)
+    assert len(view.points) == len(expected) > 0
+    for point in view.points:
+        move, pure = point.movement, expected[point.id]
+        assert move.is_decomposed and pure.is_decomposed
+        assert move.start_on == SINCE and move.end_on == view.as_of
+        for measure in scoring.MOVE_MEASURES:
+            for part in scoring.MOVE_PARTS:
+                assert move.parts[measure][part] == pytest.approx(
+                    pure.parts[measure][part], abs=1e-9
+                ), (point.name, measure, part)
+            assert sum(move.parts[measure].values()) == pytest.approx(move.total(measure))
+            assert move.total(measure) == pytest.approx(pure.total(measure), abs=1e-9)
+            # Both dates under today's rubric: the map has no rubric part.
+            assert move.parts[measure][scoring.RUBRIC_CHANGE] == 0
+        assert point.before == move.start
+    # The notes since SINCE really moved something, or the equality would prove little.
+    assert any(p.movement.parts["runway_years"][scoring.NEW_EVIDENCE] != 0 for p in view.points)
+
+
+def test_without_new_evidence_since_the_evidence_part_is_zero(partner, moving):
+    from assessments import scoring
+
+    # Mover 1's last note is from February 2026; the trail starts after it.
+    filters = map_selectors.MapFilters(as_of=date(2026, 9, 1), since=date(2026, 3, 1))
+    view = map_selectors.map_points(partner.user, filters)
+    [quiet] = [p for p in view.points if p.name == "Mover 1"]
+    assert all(quiet.movement.parts[m][scoring.NEW_EVIDENCE] == 0 for m in scoring.MOVE_MEASURES)
+    assert quiet.movement.parts["runway_years"][scoring.DECAY] != 0
+    [busy] = [p for p in view.points if p.name == "Mover 0"]
+    assert busy.movement.parts["x"][scoring.NEW_EVIDENCE] < 0  # two notes lowering x since
+
+
+def test_a_trail_from_the_maps_own_date_is_no_trail(partner, moving):
+    for as_of, since in ((date(2026, 9, 1), date(2026, 9, 1)), (date(2026, 9, 1), None)):
+        filters = map_selectors.MapFilters(as_of=as_of, since=since)
+        view = map_selectors.map_points(partner.user, filters)
+        assert all(p.before is None and p.movement is None for p in view.points)
+        assert view.rubric_then_number is None
+
+
+def _hover_text(html: str) -> str:
+    payload = html.split('id="map-figure" type="application/json">')[1].split("</script>")[0]
+    figure = json.loads(payload)
+    bubbles = [t for t in figure["data"] if "customdata" in t]
+    return " ".join(
+        [t["hovertemplate"] for t in bubbles]
+        + [str(v) for t in bubbles for row in t["customdata"] for v in row]
+    )
+
+
+def test_a_trailed_bubbles_hover_says_why_it_moved(client, partner, moving):
+    from assessments import moves
+
+    client.force_login(partner.user)
+    params = {"as_of": "2026-09-01", "since": SINCE.isoformat()}
+    html = client.get(reverse("home"), params, **HTMX).content.decode()
+    hover = _hover_text(html)
+    view = map_selectors.map_points(
+        partner.user, map_selectors.MapFilters(as_of=date(2026, 9, 1), since=SINCE)
+    )
+    for point in view.points:
+        line = moves.move_line(point.movement)
+        assert line.startswith("since 1 Dec 2025: runway")
+        assert "Since" + line.removeprefix("since") in hover, (line, hover)
+    # No trail, no line: the figure stays as small as it was.
+    plain = client.get(reverse("home"), {"as_of": "2026-09-01"}, **HTMX).content.decode()
+    assert "Since 1 Dec 2025" not in _hover_text(plain) and "evidence +" not in plain
+    # One rubric at both dates: nothing to say about versions.
+    assert 'id="trail-rubric"' not in html
+
+
+def test_a_trail_across_a_rubric_change_says_both_ends_are_under_todays(client, partner, moving):
+    from assessments import services
+    from assessments.models import RubricVersion
+
+    v1 = RubricVersion.objects.get(number=1)
+    draft = RubricVersion.objects.create(
+        number=2, name="Heavier lock", factor_weights={**v1.factor_weights, "system_access": 2.0}
+    )
+    services.rubric_activate(version=draft, user=partner.user)
+    client.force_login(partner.user)
+    html = client.get(reverse("home"), {"since": SINCE.isoformat()}, **HTMX).content.decode()
+    note = html.split('id="trail-rubric">')[1].split("</span>")[0]
+    assert "Both ends are under rubric v2, though v1 was in force then" in note

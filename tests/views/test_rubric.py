@@ -268,3 +268,24 @@ def test_the_preview_and_the_company_section_read_a_fixed_number_of_queries(
             observed_on=TODAY - timedelta(days=10 * n),
         )
     assert counts() == before
+
+
+def test_why_it_moved_counts_only_the_notes_that_count(partner, company):
+    """A note sent back (until revised) or superseded counts nowhere, so not on the company
+    page's decomposition either: its end is the stored score."""
+    from django.utils import timezone
+
+    from assessments.models import Evidence
+    from assessments.selectors import rubric as rubric_selectors
+
+    drafting = company.tasks.get(name="Drafting")
+    note = services.evidence_create(
+        task=drafting, author=partner.user, factor="frontier_model_parity", stance=1,
+        strength=5, confidence="high", observed_on=TODAY - timedelta(days=10),
+    )  # fmt: skip
+    Evidence.objects.filter(pk=note.pk).update(sent_back_at=timezone.now())
+    recompute.rescore_companies()
+    company.refresh_from_db()
+    move = rubric_selectors.company_insight(company).movement
+    assert move.end.x == pytest.approx(company.x) and move.end.y == pytest.approx(company.y)
+    assert move.end.evidence_count == company.evidence_count == 3
