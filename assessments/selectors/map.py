@@ -185,24 +185,24 @@ def scores_as_of(
     weights: list[tuple[int, int, float]] | None,
     day: date,
     rubric: scoring.Rubric,
-    rows_until: date | None = None,
 ) -> dict[int, scoring.Score]:
     """Scores of the given companies (their task_weights) or tasks (weights None) as of a
-    day under any rubric, by the SQL scoring path: one grouped statement. With rows_until,
-    of the rows observed by then only, decayed to the day."""
+    day under any rubric, by the SQL scoring path: one grouped statement."""
     if weights is None:
-        return scoring_sql.task_scores_as_of(ids, day, rubric, rows_until)
-    task_ids = [t for t, _, _ in weights]
-    task_scores = scoring_sql.task_scores_as_of(task_ids, day, rubric, rows_until)
+        return scoring_sql.task_scores_as_of(ids, day, rubric)
+    task_scores = scoring_sql.task_scores_as_of([t for t, _, _ in weights], day, rubric)
     return scoring_sql.company_scores(weights, task_scores, day, rubric)
 
 
 def _trail(points: list[MapPoint], ids, weights, since: date, as_of: date, rubric) -> None:
     """Where each point stood on the trail's start date, and why it moved since: the states
-    of scoring.movement_under_one_rubric from two more grouped statements (the score then,
+    of scoring.movement_under_one_rubric from one more grouped statement (the score then,
     and the rows held then aged to as_of), never from the rows themselves."""
-    before = scores_as_of(ids, weights, since, rubric)
-    aged = scores_as_of(ids, weights, as_of, rubric, rows_until=since)
+    task_ids = ids if weights is None else [t for t, _, _ in weights]
+    before, aged = scoring_sql.task_scores_then_and_aged(task_ids, since, as_of, rubric)
+    if weights is not None:
+        before = scoring_sql.company_scores(weights, before, since, rubric)
+        aged = scoring_sql.company_scores(weights, aged, as_of, rubric)
     unscored = scoring.Score.unscored()
     for p in points:
         then = before.get(p.id, unscored)

@@ -4,7 +4,8 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -275,13 +276,14 @@ def test_scoring_the_tasks_of_no_company_is_empty_not_an_error():
     as_of=st.dates(TODAY - timedelta(days=600), TODAY),
     back=st.integers(0, 700),
 )
-def test_sql_rows_until_is_the_evidence_held_then_aged_to_as_of(tasks, as_of, back):
-    """The "decay" state of why it moved, on the SQL path: the rows observed by rows_until,
-    decayed to as_of, score as the pure model scores them."""
+def test_sql_scores_then_and_aged_are_the_pure_models_in_one_statement(tasks, as_of, back):
+    """The start and "decay" states of why it moved, on the SQL path and from one scan: the
+    score as of since, and the rows observed by since decayed to as_of, as the pure model
+    scores them."""
     since = as_of - timedelta(days=back)
     partner = UserFactory(username="verifier")
     rubric = scoring.DEFAULT_RUBRIC
-    ids, pure = [], {}
+    ids, then, aged = [], {}, {}
     for rows in tasks:
         task = TaskFactory()
         for row in rows:
@@ -295,7 +297,7 @@ def test_sql_rows_until_is_the_evidence_held_then_aged_to_as_of(tasks, as_of, ba
             )
         scoring_rows = [e.as_scoring_row() for e in task.evidence.all()]
         ids.append(task.id)
-        pure[task.id] = scoring.company_state(
+        aged[task.id] = scoring.company_state(
             [(1.0, scoring_rows)],
             rows_until=since,
             decay_at=as_of,
@@ -303,19 +305,21 @@ def test_sql_rows_until_is_the_evidence_held_then_aged_to_as_of(tasks, as_of, ba
             boundary_on=as_of,
         )
         held = [r for r in scoring_rows if r.observed_on <= since]
-        assert pure[task.id] == scoring.score_task(held, as_of, rubric)
-    got = scoring_sql.task_scores_as_of(ids, as_of, rubric, rows_until=since)
-    for task_id, expected in pure.items():
-        if not expected.is_scored:
-            assert task_id not in got
-            continue
-        sql = got[task_id]
-        assert sql.x == pytest.approx(expected.x, abs=1e-9)
-        assert sql.y == pytest.approx(expected.y, abs=1e-9)
-        assert sql.confidence == pytest.approx(expected.confidence, abs=1e-9)
-        assert sql.margin == pytest.approx(expected.margin, abs=1e-9)
-        assert sql.evidence_count == expected.evidence_count
-    # Without rows_until (or with one after as_of) it is the score as of as_of.
-    assert scoring_sql.task_scores_as_of(ids, as_of, rubric, rows_until=TODAY) == (
-        scoring_sql.task_scores_as_of(ids, as_of, rubric)
-    )
+        assert aged[task.id] == scoring.score_task(held, as_of, rubric)
+        then[task.id] = scoring.score_task(held, since, rubric)
+    with CaptureQueriesContext(connection) as queries:
+        got_then, got_aged = scoring_sql.task_scores_then_and_aged(ids, since, as_of, rubric)
+    assert len(queries) == 1
+    # The start is the score as of since, as the past-date map computes it.
+    assert got_then == scoring_sql.task_scores_as_of(ids, since, rubric)
+    for expected_of, got in ((then, got_then), (aged, got_aged)):
+        for task_id, expected in expected_of.items():
+            if not expected.is_scored:
+                assert task_id not in got
+                continue
+            sql = got[task_id]
+            assert sql.x == pytest.approx(expected.x, abs=1e-9)
+            assert sql.y == pytest.approx(expected.y, abs=1e-9)
+            assert sql.confidence == pytest.approx(expected.confidence, abs=1e-9)
+            assert sql.margin == pytest.approx(expected.margin, abs=1e-9)
+            assert sql.evidence_count == expected.evidence_count

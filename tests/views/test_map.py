@@ -64,10 +64,11 @@ def test_map_page_query_count_does_not_grow_with_the_portfolio(
         assert client.get(url).status_code == 200
     with django_assert_num_queries(5):
         assert client.get(url, {"sector": "Legal"}, **HTMX).status_code == 200
-    # a past date and a trail: tasks' weights (read once), one scoring statement per date,
-    # one for the evidence held on the trail's start aged to the map's date, and the
-    # versions' audit trail (which rubric was in force then)
-    with django_assert_num_queries(10):
+    # a past date and a trail: tasks' weights (read once), one scoring statement for the
+    # map's date, one for the trail's start (the evidence held then, scored then and aged to
+    # the map's date in the same scan), and the versions' audit trail (which rubric was in
+    # force then)
+    with django_assert_num_queries(9):
         response = client.get(
             url, {"as_of": "2026-01-15", "since": "2025-07-01", "per": "company"}, **HTMX
         )
