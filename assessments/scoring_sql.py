@@ -154,7 +154,7 @@ def task_scores_as_of(
 
 
 def task_scores_then_and_aged(
-    tasks: Iterable[int], since: date, as_of: date, rubric: scoring.Rubric
+    tasks: QuerySet | Iterable[int], since: date, as_of: date, rubric: scoring.Rubric
 ) -> tuple[dict[int, scoring.Score], dict[int, scoring.Score]]:
     """The tasks' scores as of ``since``, and the same evidence (the rows observed by
     since) decayed to ``as_of`` and scored then: the start and "decay" states of why a

@@ -61,6 +61,7 @@ CHANGE = """
 """
 
 DRAWN = "() => window.__benchDrawnAt !== null && window.__benchDrawnAt > window.__benchStartedAt"
+SETTLED = "() => window.__benchMarks.afterSettle !== undefined"
 ELAPSED = "() => window.__benchDrawnAt - window.__benchStartedAt"
 # Where the time goes: milliseconds from the change to each step.
 MARKS = """() => Object.fromEntries(Object.entries(window.__benchMarks)
@@ -181,6 +182,9 @@ def measure_redraw(base_url: str, session_key: str, runs: int, fund_id: int):
                 page.evaluate(CHANGE, [name, values[run % 2]])
                 # Playwright's default polling is per animation frame, which stalls headless.
                 page.wait_for_function(DRAWN, timeout=30_000, polling=20)
+                # The chart can be drawn before htmx has settled the swap: the next change
+                # waits for that, so that no run's marks overlap the next.
+                page.wait_for_function(SETTLED, timeout=30_000, polling=20)
                 if run:  # the first is a warm-up
                     times.append(page.evaluate(ELAPSED) / 1000)
                     bubbles.append(page.evaluate(BUBBLES))

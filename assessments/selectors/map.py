@@ -190,16 +190,22 @@ def scores_as_of(
     day under any rubric, by the SQL scoring path: one grouped statement."""
     if weights is None:
         return scoring_sql.task_scores_as_of(ids, day, rubric)
-    task_scores = scoring_sql.task_scores_as_of([t for t, _, _ in weights], day, rubric)
+    task_scores = scoring_sql.task_scores_as_of(_tasks_of(ids), day, rubric)
     return scoring_sql.company_scores(weights, task_scores, day, rubric)
+
+
+def _tasks_of(company_ids: list[int]) -> QuerySet:
+    """The companies' tasks as a subquery of the scoring statement: PostgreSQL joins it
+    faster than it matches each evidence row against ten times as many task ids."""
+    return Task.objects.filter(company_id__in=company_ids)
 
 
 def _trail(points: list[MapPoint], ids, weights, since: date, as_of: date, rubric) -> None:
     """Where each point stood on the trail's start date, and why it moved since: the states
     of scoring.movement_under_one_rubric from one more grouped statement (the score then,
     and the rows held then aged to as_of), never from the rows themselves."""
-    task_ids = ids if weights is None else [t for t, _, _ in weights]
-    before, aged = scoring_sql.task_scores_then_and_aged(task_ids, since, as_of, rubric)
+    tasks = ids if weights is None else _tasks_of(ids)
+    before, aged = scoring_sql.task_scores_then_and_aged(tasks, since, as_of, rubric)
     if weights is not None:
         before = scoring_sql.company_scores(weights, before, since, rubric)
         aged = scoring_sql.company_scores(weights, aged, as_of, rubric)
