@@ -32,6 +32,9 @@ DRAFT_PAGE = "assessments/rubric_draft.html"
 PREVIEW_PAGE = "assessments/rubric_preview.html"
 ACTIVATE_PAGE = "assessments/rubric_activate.html"
 INSIGHT = "assessments/rubric_company.html"
+# The same section as a page of its own: what the since control's plain GET opens without
+# JavaScript (or a link to it opened in a new tab).
+INSIGHT_PAGE = "assessments/rubric_company_page.html"
 PREVIEW_MAP_HEIGHT = 600
 
 
@@ -289,7 +292,7 @@ def company_insight(request: HttpRequest, pk: int) -> HttpResponse:
     )
     return render(
         request,
-        INSIGHT,
+        INSIGHT if request.htmx and not request.htmx.history_restore_request else INSIGHT_PAGE,
         {
             "company": company,
             "insight": insight,

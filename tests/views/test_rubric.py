@@ -209,6 +209,22 @@ def test_the_company_section_says_why_it_moved_and_what_would_buy_runway(signed_
     assert detail.index('id="company-insight"') < detail.index("Score history")
 
 
+def test_the_since_control_without_javascript_opens_a_whole_page(signed_in, company):
+    """The since form's plain GET (no htmx) gets the section inside the site's page, with
+    its styles, navigation and a way back to the company, not a bare fragment."""
+    since = TODAY - timedelta(days=100)
+    url = reverse("company_insight", args=[company.pk]) + f"?since={since.isoformat()}"
+    page = signed_in.get(url)
+    assert page.status_code == 200
+    html = page.text
+    assert html.lstrip().startswith("<!doctype html>") and 'class="topbar"' in html
+    assert reverse("company_detail", args=[company.pk]) in html
+    assert page.context["line"][1:] in html  # shown with a capital S
+    # htmx still gets only the section it swaps in.
+    fragment = signed_in.get(url, **HTMX).text
+    assert fragment.lstrip().startswith('<section id="company-insight"')
+
+
 def test_a_bad_since_date_falls_back_to_a_year_ago(signed_in, company):
     page = signed_in.get(reverse("company_insight", args=[company.pk]) + "?since=yesterday")
     assert page.status_code == 200
