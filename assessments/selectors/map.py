@@ -2,9 +2,9 @@
 
 Every function here runs a fixed number of queries whatever the portfolio's size:
 one for the companies or tasks, and for a past date or a trail, one for the tasks'
-weights and one grouped scoring statement per date (the SQL scoring path). A trail adds
-two: the evidence held on its start date aged to the map's date (for "why it moved"),
-and the versions' audit trail (which rubric was in force on the start date).
+weights and one grouped scoring statement per date (the SQL scoring path). The trail's
+statement also ages the evidence held on its start date to the map's date (for "why it
+moved"), and a trail reads the versions' audit trail (which rubric was in force then).
 """
 
 from __future__ import annotations
