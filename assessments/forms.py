@@ -17,7 +17,6 @@ from .models import (
     EARLIEST_OBSERVED_ON,
     MAX_TASK_WEIGHT,
     NOTE_MAX_CHARS,
-    AlertEmail,
     Company,
     CompanyStatus,
     Confidence,
@@ -27,7 +26,6 @@ from .models import (
     RubricVersion,
     Stance,
     Task,
-    TokenScope,
 )
 from .selectors import map as map_selectors
 from .selectors import review as review_selectors
@@ -561,46 +559,3 @@ class ICPackForm(forms.Form):
             )
         data["since"] = since
         return data
-
-
-# --- Integrations: API tokens, alert e-mail, webhooks ---------------------------------------
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What it is for, e.g. “CRM sync”.")
-    scope = forms.ChoiceField(
-        choices=TokenScope.choices, initial=TokenScope.READ, widget=forms.RadioSelect
-    )
-
-
-class AlertPreferenceForm(forms.Form):
-    email = forms.ChoiceField(
-        label="E-mail me the alerts of my funds",
-        choices=AlertEmail.choices,
-        widget=forms.RadioSelect,
-    )
-
-
-class WebhookForm(forms.Form):
-    url = forms.URLField(
-        label="URL",
-        max_length=500,
-        assume_scheme="https",
-        help_text="Your system's endpoint; it receives a signed JSON POST per batch of alerts.",
-    )
-    description = forms.CharField(max_length=200, required=False)
-
-    def clean_url(self) -> str:
-        url = self.cleaned_data["url"]
-        if not url.lower().startswith(("https://", "http://")):
-            raise forms.ValidationError("Give an http:// or https:// URL.")
-        return url
-
-
-class SecondFactorForm(forms.Form):
-    code = forms.CharField(
-        label="Code",
-        max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
-    )

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from . import access, recompute, scoring, selectors
+from . import access, enqueue, recompute, scoring, selectors
 from .models import Company, Evidence, EvidenceImport, Fund, ImportStatus, Role, Task
 from .text import clean_text
 
@@ -411,12 +411,12 @@ def summary(result: ImportResult) -> str:
 
 def start_import_job(*, fund: Fund, user, text: str) -> EvidenceImport:
     """Queue a file for the job after commit: the page follows its progress."""
-    from . import tasks
+    from . import jobs
 
     job = EvidenceImport.objects.create(
         fund=fund, requested_by=user, text=text, rows_total=count_rows(text)
     )
-    tasks.run_evidence_import.delay_on_commit(job.id)
+    enqueue.after_commit(jobs.run_evidence_import, job.id)
     return job
 
 

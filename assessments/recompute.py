@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from . import alerting, scoring, scoring_sql, selectors
+from . import enqueue, scoring, scoring_sql, selectors, signals
 from .models import (
     SCORE_FIELDS,
     SCORE_VALUES,
@@ -58,17 +58,9 @@ def enqueue_rescore(*, task_id: int) -> None:
     A broker outage must not lose the evidence or fail the save: the task stays
     stale and the sweeper re-scores it.
     """
-    from . import tasks as jobs
+    from . import jobs
 
-    def send() -> None:
-        try:
-            jobs.recompute_task.delay(task_id)
-        except Exception:
-            if getattr(jobs.recompute_task.app.conf, "task_always_eager", False):
-                raise
-            logger.warning("Could not enqueue the recompute of task %s; the sweeper will.", task_id)
-
-    transaction.on_commit(send)
+    enqueue.after_commit(jobs.recompute_task, task_id)
 
 
 def task_inputs_changed(*, task_id: int) -> None:
@@ -376,7 +368,14 @@ def _write_alerts(task_rows, task_scores, company_rows, company_results, as_of, 
             )
     # The unique constraints make a repeated recompute add nothing.
     Alert.objects.bulk_create(new, ignore_conflicts=True)
-    alerting.record(new, task_rows, task_scores, company_rows, company_results)
+    signals.alerts_written.send(
+        sender=None,
+        new_alerts=new,
+        task_rows=task_rows,
+        task_scores=task_scores,
+        company_rows=company_rows,
+        company_results=company_results,
+    )
 
 
 def rescore_task(*, task_id: int) -> int:
@@ -407,12 +406,6 @@ def sweep_stale(*, older_than: timedelta) -> int:
     if company_ids:
         rescore_companies(company_ids=company_ids)
     return len(company_ids)
-
-
-def enqueue_rescore_everything() -> None:
-    from . import tasks as jobs
-
-    jobs.rescore_everything.delay()
 
 
 def rescore_company_after_commit(company_id: int) -> None:
@@ -516,6 +509,7 @@ def activate_rubric_version(*, version_id: int) -> int:
 
 
 def enqueue_rubric_activation(version_id: int) -> None:
-    from . import tasks as jobs
+    """Queue the activation's re-score once the surrounding transaction commits."""
+    from . import jobs
 
-    jobs.activate_rubric.delay(version_id)
+    enqueue.after_commit(jobs.activate_rubric, version_id)

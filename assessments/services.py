@@ -264,8 +264,7 @@ def rubric_activate(*, version: RubricVersion, user=None) -> RubricVersion:
             "activation_error",
         ]
     )
-    version_id = version.pk
-    transaction.on_commit(lambda: recompute.enqueue_rubric_activation(version_id))
+    recompute.enqueue_rubric_activation(version.pk)
     return version
 
 

@@ -106,6 +106,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
             ],
+            # A context's template tags live in the context (it is no app of its own).
+            "libraries": {"sso_tags": "assessments.identity.templatetags"},
         },
     }
 ]
@@ -359,10 +361,10 @@ LOGIN_URL_SSO_FAILED = "/accounts/login/?sso=failed"
 LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL_SSO_FAILED
 AUTHENTICATION_BACKENDS.insert(
     AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend"),
-    "assessments.sso.SsoOnlyGate",
+    "assessments.identity.sso.SsoOnlyGate",
 )
 if OIDC_ENABLED:
-    AUTHENTICATION_BACKENDS.append("assessments.sso.SsoBackend")
+    AUTHENTICATION_BACKENDS.append("assessments.identity.sso.SsoBackend")
 
 # --- A second factor for password sign-ins (django-otp: TOTP and recovery codes) -----------
 INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
@@ -372,7 +374,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
-    "assessments.mfa.RequireSecondFactor",
+    "assessments.identity.mfa.RequireSecondFactor",
 )
 OTP_TOTP_ISSUER = "Moat map"
 # Wrong codes are counted by django-axes, with the passwords' limit and cool-off; django-otp's

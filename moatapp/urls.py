@@ -2,9 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from assessments import sso
-from assessments.api import api
-
 urlpatterns = [
     path(
         "accounts/login/",
@@ -39,12 +36,10 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
-    # The JSON API, its OpenAPI schema (openapi.json) and its docs (docs).
-    path("api/v1/", api.urls),
-    path("", include("assessments.urls_integrations")),
-    # Sign-in with the firm's identity provider (404 while OIDC_CLIENT_ID is unset).
-    path("accounts/sso/start/", sso.SsoStart.as_view(), name="oidc_authentication_init"),
-    path("accounts/sso/callback/", sso.SsoCallback.as_view(), name="oidc_authentication_callback"),
+    # The contexts beside the domain: the API, sign-in and identity, notifications.
+    path("", include("assessments.api.urls")),
+    path("", include("assessments.identity.urls")),
+    path("", include("assessments.notifications.urls")),
     path("", include("assessments.urls")),
 ]
 

@@ -14,7 +14,19 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("BROWSER_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-TEST_BROKER_URL = os.environ.get("TEST_BROKER_URL") or "redis://127.0.0.1:6379/14"
+
+
+def _broker_of_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets a Redis database of its own (14, 15, ...): a
+    worker started by one test must not take the jobs another worker's test queued."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    base, _, db = url.rpartition("/")
+    return f"{base}/{min(15, int(db or 0) + int(worker.removeprefix('gw') or 0))}"
+
+
+TEST_BROKER_URL = _broker_of_this_worker(
+    os.environ.get("TEST_BROKER_URL") or "redis://127.0.0.1:6379/14"
+)
 
 
 def need(available: bool, reason: str) -> None:

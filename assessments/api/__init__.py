@@ -20,7 +20,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from .. import services, tokens
+from .. import services
+from ..identity import tokens
 
 
 class TokenAuth(HttpBearer):

@@ -13,9 +13,9 @@ from ninja import Status
 from .. import access, scoring, services
 from ..forms import CompanyForm, EvidenceForm, TaskForm
 from ..models import EVIDENCE_FIELDS, Company, Evidence, Task
-from ..selectors import api as reads
 from ..selectors import stored_score, today
 from . import FieldErrors, api
+from . import selectors as reads
 from .schemas import (
     EARLIEST,
     LATEST,

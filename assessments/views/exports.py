@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
-from .. import access, selectors, tasks
+from .. import access, enqueue, jobs, selectors
 from ..charts import memo
 from ..exports import csv as score_csv
 from ..exports import data as export_data
@@ -116,18 +116,14 @@ def _pack_or_404(request: HttpRequest, pack_id: int) -> ICPack:
 
 def _enqueue(pack_ids: list[int]) -> None:
     for pack_id in pack_ids:
-        try:
-            tasks.build_ic_pack.delay(pack_id)
-        except Exception as error:  # noqa: BLE001 - the broker's errors vary by transport
-            if tasks.build_ic_pack.app.conf.task_always_eager:
-                raise
-            icpack.fail(pack_id, f"The job queue could not be reached ({error}); try again.")
+        if not enqueue.now(jobs.build_ic_pack, pack_id):
+            icpack.fail(pack_id, "The job queue could not be reached; try again.")
 
 
 def _heal(fund_id: int) -> None:
     """A build whose worker died is retried once, then failed: never left "building"."""
     # Inline (no broker) a retry would run inside this request; say it stopped instead.
-    inline = bool(tasks.build_ic_pack.app.conf.task_always_eager)
+    inline = enqueue.runs_inline(jobs.build_ic_pack)
     _enqueue(icpack.resolve_stalled(fund_id=fund_id, retry=not inline))
 
 

@@ -21,6 +21,7 @@ from ..charts import screen as screen_charts
 from ..exports import data as export_data
 from ..forms import parse_filters
 from ..selectors import map as map_selectors
+from .htmx import htmx_partial
 
 TABLE_COLUMNS = (
     ("name", "Company"),
@@ -116,9 +117,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "today": today,
     }
     template = "assessments/map.html"
-    htmx = request.htmx
-    partial = htmx and not htmx.boosted and not htmx.history_restore_request
-    if partial and htmx.target == "map-table":
+    partial = htmx_partial(request)
+    if partial and request.htmx.target == "map-table":
         response = render(request, template + "#map-table", context)
         patch_vary_headers(response, ["HX-Request", "HX-Target"])
         return response

@@ -26,6 +26,7 @@ from ..forms import MapFilterForm, RubricDraftForm, parse_filters
 from ..models import Company, RubricVersion
 from ..selectors import map as map_selectors
 from ..selectors import rubric as rubric_selectors
+from .htmx import htmx_partial
 
 PAGE = "assessments/rubric.html"
 DRAFT_PAGE = "assessments/rubric_draft.html"
@@ -43,10 +44,7 @@ def _version(version_id: int) -> RubricVersion:
 
 
 def _partial(request: HttpRequest, template: str, name: str) -> str:
-    htmx = request.htmx
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        return f"{template}#{name}"
-    return template
+    return f"{template}#{name}" if htmx_partial(request) else template
 
 
 @login_required
@@ -292,7 +290,7 @@ def company_insight(request: HttpRequest, pk: int) -> HttpResponse:
     )
     return render(
         request,
-        INSIGHT if request.htmx and not request.htmx.history_restore_request else INSIGHT_PAGE,
+        INSIGHT if htmx_partial(request) else INSIGHT_PAGE,
         {
             "company": company,
             "insight": insight,

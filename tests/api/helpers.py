@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from django.test import Client
 
-from assessments import tokens
-from assessments.models import TokenScope
+from assessments.identity import tokens
+from assessments.identity.models import TokenScope
 from tests.security.security_world import ANON, ROLES, World, build_world
 
 

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from assessments import selectors, services
-from assessments.models import ApiToken, Company, Evidence, TokenScope
+from assessments.identity.models import ApiToken, TokenScope
+from assessments.models import Company, Evidence
 from assessments.selectors.portfolio import score_lines
 from assessments.text import clean_text
 from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from assessments import tokens
-from assessments.models import AlertEmail, AlertPreference, ApiToken, Webhook, WebhookDelivery
+from assessments.identity import tokens
+from assessments.identity.models import ApiToken
+from assessments.notifications.models import AlertEmail, AlertPreference, Webhook, WebhookDelivery
 from tests.security.hostile import PAYLOAD, assert_escaped
 from tests.security.security_world import ASSOCIATE, PARTNER, VIEWER, build_world
 

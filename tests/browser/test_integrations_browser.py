@@ -10,12 +10,13 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from assessments.demo import DEMO_PASSWORD, load_demo
-from assessments.models import Fund, Membership, Webhook
-from tests.api.oidc_provider import Provider
-from tests.api.test_alerts_out import Receiver, add
+from assessments.models import Fund, Membership
+from assessments.notifications.models import Webhook
 from tests.browser.test_company_browser import sign_in
 from tests.browser.test_security_pages_browser import CSP_LISTENER
 from tests.factories import CompanyFactory, TaskFactory
+from tests.identity.oidc_provider import Provider
+from tests.notifications.test_alerts_out import Receiver, add
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,7 +90,7 @@ def test_a_partner_adds_a_webhook_and_reads_its_delivery_log(
         add(task, partner, factor="system_access")
         for _ in range(3):
             add(task, partner, factor="frontier_model_parity")
-        from assessments import tasks
+        from assessments import jobs as tasks
 
         tasks.dispatch_alert_events.delay()  # the sweep sends the retry once it is due
         hook = Webhook.objects.get(fund=fund)
@@ -123,7 +124,7 @@ def test_sign_in_through_the_identity_provider_lands_on_the_map_with_the_groups_
         }
         settings.AUTHENTICATION_BACKENDS = [
             *settings.AUTHENTICATION_BACKENDS,
-            "assessments.sso.SsoBackend",
+            "assessments.identity.sso.SsoBackend",
         ]
         provider.claims = {
             "sub": "okta-00u1",
@@ -152,7 +153,7 @@ def test_sign_in_through_the_identity_provider_lands_on_the_map_with_the_groups_
 
 
 def test_turn_on_totp_then_sign_in_with_a_code(screen: Page, live_server, artifacts_dir):
-    from tests.unit.test_second_factor import code_for
+    from tests.identity.test_second_factor import code_for
 
     load_demo()
     sign_in(screen, live_server.url, "viewer")

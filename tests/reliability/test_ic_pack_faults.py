@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
-from assessments import tasks
+from assessments import jobs as tasks
 from assessments.exports import icpack
 from assessments.models import ICPack, ICPackStatus, Role
 from tests.conftest import CHROMIUM, need

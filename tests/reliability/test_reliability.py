@@ -247,7 +247,7 @@ def run_concurrently(count: int, work) -> list[BaseException]:
         try:
             barrier.wait()
             work(i)
-        except BaseException as exc:  # noqa: BLE001 - every failure is reported to the test
+        except BaseException as exc:  # every failure is reported to the test
             errors.append(exc)
         finally:
             connections.close_all()
@@ -395,7 +395,7 @@ def test_redis_stopped_while_100_notes_are_saved_loses_none_and_scores_converge(
     own_redis.start()
     use_broker(own_redis.url)
     workers(own_redis.url, STALE_AFTER_SECONDS="0")
-    from assessments import tasks as jobs
+    from assessments import jobs
 
     jobs.sweep_stale.delay()
     wait_for(

@@ -23,8 +23,10 @@ from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.urls import reverse
 
-from assessments import tokens
-from assessments.models import Alert, EvidenceImport, ICPack, TokenScope, Webhook
+from assessments.identity import tokens
+from assessments.identity.models import TokenScope
+from assessments.models import Alert, EvidenceImport, ICPack
+from assessments.notifications.models import Webhook
 from tests.conftest import CHROMIUM, need
 from tests.security.security_world import (
     ANON,

@@ -19,7 +19,8 @@ import pytest
 from django.urls import reverse
 
 from assessments import recompute, services
-from assessments.models import Alert, Evidence, EvidenceImport, ICPack, Role, Webhook
+from assessments.models import Alert, Evidence, EvidenceImport, ICPack, Role
+from assessments.notifications.models import Webhook
 from tests.conftest import CHROMIUM, need
 from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory
 from tests.security.hostile import PAYLOAD, assert_inert, hostile_values, hostile_world_text

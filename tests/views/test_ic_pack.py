@@ -362,7 +362,7 @@ def test_without_a_broker_a_silent_build_fails_on_the_next_look(fund_members, cl
 
 
 def test_expired_ic_packs_are_deleted_with_their_files(fund_members, media):
-    from assessments import tasks
+    from assessments import jobs as tasks
 
     fund, members = fund_members
     old = ICPack.objects.create(

@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from assessments.models import ExternalIdentity, Membership
+from assessments.identity.models import ExternalIdentity
+from assessments.models import Membership
 from tests.factories import FundFactory, MembershipFactory, UserFactory
 
 from .oidc_provider import Provider
@@ -40,7 +41,7 @@ def sso(settings, provider):
     settings.OIDC_GROUP_ROLES = GROUP_ROLES
     settings.AUTHENTICATION_BACKENDS = [
         *settings.AUTHENTICATION_BACKENDS,
-        "assessments.sso.SsoBackend",
+        "assessments.identity.sso.SsoBackend",
     ]
     FundFactory(name="Fund One")
     FundFactory(name="Fund Two")

@@ -26,7 +26,8 @@ from mozilla_django_oidc.views import (
     OIDCAuthenticationRequestView,
 )
 
-from .models import ExternalIdentity, Fund, Membership, Role
+from ..models import Fund, Membership, Role
+from .models import ExternalIdentity
 
 logger = logging.getLogger(__name__)
 

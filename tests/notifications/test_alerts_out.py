@@ -12,12 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from assessments import alerting, recompute, tasks, webhooks
-from assessments.models import (
+from assessments import recompute
+from assessments.models import Task
+from assessments.notifications import alerting, jobs, webhooks
+from assessments.notifications.models import (
     AlertEmail,
     AlertEvent,
     DeliveryStatus,
-    Task,
     Webhook,
     WebhookDelivery,
 )
@@ -171,7 +172,7 @@ def test_a_500_is_retried_and_the_log_shows_both_attempts(
         500,
     )
     # Inline (no broker) the retry waits for the sweep, which finds it due.
-    assert tasks.dispatch_alert_events.delay().get() == 1
+    assert jobs.dispatch_alert_events.delay().get() == 1
     assert len(receiver.requests) == 2
     first, second = receiver.requests
     assert first[1] == second[1], "the retry sends the same batch"
@@ -185,7 +186,7 @@ def test_a_500_is_retried_and_the_log_shows_both_attempts(
         2,
         200,
     )
-    assert tasks.dispatch_alert_events.delay().get() == 0, "nothing left to send"
+    assert jobs.dispatch_alert_events.delay().get() == 0, "nothing left to send"
 
 
 def test_a_retry_waits_for_its_backoff(world, receiver, settings):
@@ -213,7 +214,7 @@ def test_a_receiver_that_keeps_failing_ends_failed_after_the_last_attempt(
     )
     move_to_specialist_models(world["task"], world["partner"], django_capture_on_commit_callbacks)
     for _ in range(4):
-        tasks.dispatch_alert_events.delay()
+        jobs.dispatch_alert_events.delay()
     delivery = hook.deliveries.get()
     assert len(receiver.requests) == 3
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
@@ -313,7 +314,7 @@ def test_a_lost_dispatch_is_picked_up_by_the_sweep(
     assert (
         receiver.requests == [] and AlertEvent.objects.filter(dispatched_at__isnull=True).exists()
     )
-    assert tasks.dispatch_alert_events.delay().get() == 1
+    assert jobs.dispatch_alert_events.delay().get() == 1
     assert len(receiver.requests) == 1
     assert not AlertEvent.objects.filter(dispatched_at__isnull=True).exists()
 

@@ -8,8 +8,8 @@ from datetime import date
 from .. import access, scoring
 from ..models import Alert, Company, Evidence, Fund, Task
 from ..scoring_sql import task_scores_as_of
-from . import active_rubric_version, stored_score, today
-from .portfolio import portfolio
+from ..selectors import active_rubric_version, stored_score, today
+from ..selectors.portfolio import portfolio
 
 
 def funds(user):

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import access
+from .. import access
 from .models import DeliveryStatus, Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Moatmap-Signature"

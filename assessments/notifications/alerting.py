@@ -2,8 +2,9 @@
 then per fund one batched webhook delivery per webhook, and e-mail to the members who
 asked for it (at once, or in a daily digest grouped by fund and company).
 
-recompute.py calls record() in the transaction that writes the alerts; everything else
-happens after commit, in jobs (tasks.py), and a sweep picks up what a lost job left.
+The engine's alerts_written signal calls record() in the transaction that writes the
+alerts; everything else happens after commit, in jobs (jobs.py), and a sweep picks up what a
+lost job left.
 """
 
 from __future__ import annotations
@@ -21,17 +22,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from . import scoring
-from .models import (
-    Alert,
-    AlertEmail,
-    AlertEvent,
-    AlertPreference,
-    Company,
-    Membership,
-    Webhook,
-    WebhookDelivery,
-)
+from .. import enqueue, scoring
+from ..models import Alert, Company, Membership
+from .models import AlertEmail, AlertEvent, AlertPreference, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +36,20 @@ def _values(quadrant, margin, runway, score: scoring.Score | None = None) -> dic
     return values
 
 
-def record(new_alerts, task_rows, task_scores, company_rows, company_results) -> list[int]:
+def on_alerts_written(
+    sender, *, new_alerts, task_rows, task_scores, company_rows, company_results, **_
+) -> None:
+    """The engine's signal (signals.alerts_written): record the events of its new alerts."""
+    record(
+        new_alerts=new_alerts,
+        task_rows=task_rows,
+        task_scores=task_scores,
+        company_rows=company_rows,
+        company_results=company_results,
+    )
+
+
+def record(*, new_alerts, task_rows, task_scores, company_rows, company_results) -> list[int]:
     """Give each alert just written (not one a repeated re-score raised again) its event,
     with the previous and new quadrant, margin and runway; dispatch after commit."""
     if not new_alerts:
@@ -85,14 +91,9 @@ def record(new_alerts, task_rows, task_scores, company_rows, company_results) ->
 
 def enqueue_dispatch() -> None:
     """Hand the new events to a job; with the broker down the sweep sends them later."""
-    from . import tasks as jobs
+    from . import jobs
 
-    try:
-        jobs.dispatch_alert_events.delay()
-    except Exception:
-        if getattr(jobs.dispatch_alert_events.app.conf, "task_always_eager", False):
-            raise
-        logger.warning("Could not enqueue the alert dispatch; the sweep will send it.")
+    enqueue.now(jobs.dispatch_alert_events)
 
 
 def event_payload(event: AlertEvent) -> dict:
@@ -186,7 +187,7 @@ def _send(user, subject: str, events) -> None:
         "site_url": settings.SITE_URL,
         "count": len(events),
     }
-    body = render_to_string("assessments/email/alerts.txt", context)
+    body = render_to_string("notifications/email/alerts.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from assessments import tokens
+from assessments.identity import tokens
 from tests.factories import MembershipFactory, UserFactory
 from tests.security.security_world import FAST_HASHERS
 

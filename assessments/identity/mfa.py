@@ -24,12 +24,12 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from . import access
-from .models import Role
+from .. import access
+from ..models import Role
 
 RECOVERY_CODES = 10
 SETUP_KEY = "mfa_setup_key"
-SSO_BACKEND = "assessments.sso.SsoBackend"
+SSO_BACKEND = "assessments.identity.sso.SsoBackend"
 
 
 def has_totp(user) -> bool:

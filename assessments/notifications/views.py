@@ -1,4 +1,4 @@
-"""The settings pages (alert e-mail, personal API tokens) and a fund's webhooks."""
+"""A fund's webhooks and their delivery logs."""
 
 from __future__ import annotations
 
@@ -9,66 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from .. import access, alerting, tokens, webhooks
-from ..forms import AlertPreferenceForm, ApiTokenForm, WebhookForm
-from ..models import Fund, Webhook
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def account_settings(request: HttpRequest) -> HttpResponse:
-    """How the user hears of alerts, and where their tokens and funds' webhooks are."""
-    pref = alerting.preference_of(request.user)
-    form = AlertPreferenceForm(request.POST or None, initial={"email": pref.email})
-    if request.method == "POST" and form.is_valid():
-        alerting.preference_set(user=request.user, email=form.cleaned_data["email"])
-        messages.success(request, "Alert e-mail saved.")
-        return redirect("account_settings")
-    webhook_funds = [
-        fund
-        for fund in access.visible_funds(request.user)
-        if access.can(request.user, access.MANAGE_WEBHOOKS, fund.pk)
-    ]
-    return render(
-        request,
-        "assessments/settings.html",
-        {"form": form, "webhook_funds": webhook_funds, "has_email": bool(request.user.email)},
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
-    """The user's API tokens; a new token's key is shown on this answer only."""
-    form = ApiTokenForm(request.POST or None)
-    new_key = new_token = None
-    if request.method == "POST" and form.is_valid():
-        new_token, new_key = tokens.token_create(
-            user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
-        )
-        form = ApiTokenForm()
-    response = render(
-        request,
-        "assessments/api_tokens.html",
-        {
-            "form": form,
-            "tokens": tokens.tokens_of(request.user),
-            "new_key": new_key,
-            "new_token": new_token,
-        },
-    )
-    # The key must not stay in a cache or the browser's history.
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@login_required
-@require_POST
-def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    if not tokens.token_revoke(user=request.user, token_id=token_id):
-        raise Http404("No such token.")
-    messages.success(request, "Token revoked: it no longer opens the API.")
-    return redirect("api_tokens")
+from .. import access
+from ..models import Fund
+from . import webhooks
+from .forms import WebhookForm
+from .models import Webhook
 
 
 def _fund_for_webhooks(request: HttpRequest, fund_id: int) -> Fund:
@@ -101,7 +46,7 @@ def fund_webhooks(request: HttpRequest, fund_id: int) -> HttpResponse:
         hook.latest = hook.deliveries.first()
     response = render(
         request,
-        "assessments/webhooks.html",
+        "notifications/webhooks.html",
         {
             "fund": fund,
             "form": form,
@@ -122,7 +67,7 @@ def webhook_deliveries(request: HttpRequest, fund_id: int, webhook_id: int) -> H
     webhook = _webhook(fund, webhook_id)
     return render(
         request,
-        "assessments/webhook_deliveries.html",
+        "notifications/webhook_deliveries.html",
         {
             "fund": fund,
             "webhook": webhook,

@@ -1,5 +1,5 @@
-"""The second factor: set up TOTP (with recovery codes), give a code after the password,
-turn it off."""
+"""The pages of sign-in and identity: the second factor (set up TOTP with recovery codes,
+give a code after the password, turn it off), personal API tokens and the settings page."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import mfa
-from ..forms import SecondFactorForm
+from .. import access
+from ..notifications import alerting
+from ..notifications.forms import AlertPreferenceForm
+from . import mfa, tokens
+from .forms import ApiTokenForm, SecondFactorForm
 
 
 def _next(request: HttpRequest) -> str:
@@ -41,7 +44,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     if mfa.has_totp(request.user):
         return render(
             request,
-            "assessments/mfa_setup.html",
+            "identity/mfa_setup.html",
             {
                 "enabled": True,
                 "left": mfa.recovery_codes_left(request.user),
@@ -54,7 +57,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         codes = mfa.confirm_setup(request, form.cleaned_data["code"])
         if codes is not None:
             response = render(
-                request, "assessments/mfa_setup.html", {"codes": codes, "next": _next(request)}
+                request, "identity/mfa_setup.html", {"codes": codes, "next": _next(request)}
             )
             response["Cache-Control"] = "private, no-store"
             return response
@@ -64,7 +67,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     uri = mfa.setup_uri(request)
     return render(
         request,
-        "assessments/mfa_setup.html",
+        "identity/mfa_setup.html",
         {
             "form": form,
             "qr": segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
@@ -91,7 +94,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             return _locked_out(request)
         form.add_error("code", "That code is not right, or was already used.")
     return render(
-        request, "assessments/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")}
+        request, "identity/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")}
     )
 
 
@@ -111,3 +114,60 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "That code is not right: the second factor stays on.")
     return redirect("mfa_setup")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """How the user hears of alerts, and where their tokens and funds' webhooks are."""
+    pref = alerting.preference_of(request.user)
+    form = AlertPreferenceForm(request.POST or None, initial={"email": pref.email})
+    if request.method == "POST" and form.is_valid():
+        alerting.preference_set(user=request.user, email=form.cleaned_data["email"])
+        messages.success(request, "Alert e-mail saved.")
+        return redirect("account_settings")
+    webhook_funds = [
+        fund
+        for fund in access.visible_funds(request.user)
+        if access.can(request.user, access.MANAGE_WEBHOOKS, fund.pk)
+    ]
+    return render(
+        request,
+        "identity/settings.html",
+        {"form": form, "webhook_funds": webhook_funds, "has_email": bool(request.user.email)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens; a new token's key is shown on this answer only."""
+    form = ApiTokenForm(request.POST or None)
+    new_key = new_token = None
+    if request.method == "POST" and form.is_valid():
+        new_token, new_key = tokens.token_create(
+            user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
+        )
+        form = ApiTokenForm()
+    response = render(
+        request,
+        "identity/api_tokens.html",
+        {
+            "form": form,
+            "tokens": tokens.tokens_of(request.user),
+            "new_key": new_key,
+            "new_token": new_token,
+        },
+    )
+    # The key must not stay in a cache or the browser's history.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    if not tokens.token_revoke(user=request.user, token_id=token_id):
+        raise Http404("No such token.")
+    messages.success(request, "Token revoked: it no longer opens the API.")
+    return redirect("api_tokens")

@@ -1,0 +1,1 @@
+"""Notifications: alerts that reach people by e-mail, digest and webhook."""

@@ -1,0 +1,31 @@
+"""The forms of the notifications: a user's alert e-mail, a fund's webhook."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import AlertEmail
+
+
+class AlertPreferenceForm(forms.Form):
+    email = forms.ChoiceField(
+        label="E-mail me the alerts of my funds",
+        choices=AlertEmail.choices,
+        widget=forms.RadioSelect,
+    )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Your system's endpoint; it receives a signed JSON POST per batch of alerts.",
+    )
+    description = forms.CharField(max_length=200, required=False)
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError("Give an http:// or https:// URL.")
+        return url
