@@ -389,15 +389,6 @@ def score_company(
     return _score(x, y, confidence, as_of, rubric, count)
 
 
-def due_for_reunderwriting(
-    latest_observed_on: date | None, as_of: date, rubric: Rubric = DEFAULT_RUBRIC
-) -> bool:
-    """A task with no evidence newer than the rubric's limit is due for re-underwriting."""
-    if latest_observed_on is None:
-        return True
-    return (as_of - latest_observed_on).days > rubric.reunderwrite_after_days
-
-
 # --- The partner's two questions: why did it move, and what if? ----------------------------
 #
 # Pure functions over a company's evidence, given as one (task weight, rows) pair per task.

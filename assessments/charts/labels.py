@@ -92,13 +92,6 @@ class Frame:
         py = plot.bottom - (y - y0) / (y1 - y0) * (plot.bottom - plot.top)
         return px, py
 
-    def to_data(self, px: float, py: float) -> tuple[float, float]:
-        plot = self.plot
-        (x0, x1), (y0, y1) = self.x_range, self.y_range
-        x = x0 + (px - plot.left) / (plot.right - plot.left) * (x1 - x0)
-        y = y0 + (plot.bottom - py) / (plot.bottom - plot.top) * (y1 - y0)
-        return x, y
-
 
 @dataclass(frozen=True)
 class Bubble:

@@ -34,9 +34,6 @@ PLOT_FRAME = labels.Frame(PLOT_WIDTH, PLOT_HEIGHT, 0, 0, 0, 0)
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 12}
 SIZE_TITLES = {"check": "Check size", "arr": "ARR"}
 
-# The hover's fields, in order (see base.PlotPoint.hover); "moved" only on a map with trails.
-HOVER_FIELDS = ("name", "fund", "sector", "stage", "quadrant", "runway", "evidence", "moved")
-
 
 def _hover(members: Sequence[base.PlotPoint]) -> tuple[str, list]:
     """The trace's hover template and its compact per-point data: a field with one value

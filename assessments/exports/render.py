@@ -37,7 +37,6 @@ INSTALL_HINT = (
 )
 
 _lock = threading.Lock()
-_started_with: str | None = None
 
 
 class ExportUnavailable(RuntimeError):
@@ -62,7 +61,6 @@ def _server_alive(kaleido) -> bool:
 
 def _ensure_server(kaleido) -> None:
     """Start the process's Kaleido server once; restart it if its browser died."""
-    global _started_with
     path = browser_path()
     if path is None:
         raise ExportUnavailable(INSTALL_HINT)
@@ -72,7 +70,6 @@ def _ensure_server(kaleido) -> None:
         # A dead server thread would make every later call wait forever: reset it.
         kaleido._global_server._initialized = False
     kaleido.start_sync_server(path=path, mathjax=False, silence_warnings=True)
-    _started_with = path
 
 
 def stop_server() -> None:
@@ -172,16 +169,4 @@ def slide_pptx(picture_png: bytes, text: memo.ChartText) -> bytes:
     box(0.5, top + body.height_in + 0.05, 12.3, 0.85, [(text.footnote, 12, False)], "Footnote")
     out = io.BytesIO()
     deck.save(out)
-    return out.getvalue()
-
-
-def merge_pdfs(pages: Iterable[bytes]) -> bytes:
-    """One PDF from several, in order."""
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    for page in pages:
-        writer.append(PdfReader(io.BytesIO(page)))
-    out = io.BytesIO()
-    writer.write(out)
     return out.getvalue()

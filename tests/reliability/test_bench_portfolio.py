@@ -17,7 +17,7 @@ from assessments.models import Company, Evidence, Task
 from tests.conftest import need
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from common import build_portfolio  # noqa: E402
+from common import build_portfolio
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
