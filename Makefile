@@ -35,15 +35,19 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The suite runs on as many workers as the machine has cores (pytest-xdist; each worker its own
+# test database and Redis database); PYTEST_ARGS="-n 0" runs it in one process.
 test: $(STAMP)
 	mkdir -p var/static
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/vulture
+	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 	$(BIN)/ruff format --check .
 
 format: $(STAMP)

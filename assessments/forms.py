@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 
-from . import directions, scoring, selectors, services
+from . import directions, scoring, selectors, services, vocabulary
 from .exports import icpack
 from .models import (
     EARLIEST_OBSERVED_ON,
@@ -31,7 +31,7 @@ from .selectors import map as map_selectors
 from .selectors import review as review_selectors
 from .text import clean_text
 
-AXIS_NAMES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
+AXIS_NAMES = vocabulary.AXIS_NAMES
 # The largest id a database key holds: a larger number in a URL names nothing.
 MAX_ID = 2**63 - 1
 

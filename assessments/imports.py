@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from . import access, enqueue, recompute, scoring, selectors
+from . import access, enqueue, recompute, scoring, selectors, vocabulary
 from .models import Company, Evidence, EvidenceImport, Fund, ImportStatus, Role, Task
 from .text import clean_text
 
@@ -186,12 +186,11 @@ def _validate_as_models(parsed: dict, problems: list[str]) -> None:
 def factor_guide() -> list[dict]:
     """Each factor code with its meaning and which way a supporting note moves its axis,
     for the import page."""
-    axes = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
     return [
         {
             "code": f.code,
             "meaning": f.meaning,
-            "axis": axes[f.axis],
+            "axis": vocabulary.AXIS_NAMES[f.axis],
             "supports": "raises" if f.polarity > 0 else "lowers",
             "contradicts": "lowers" if f.polarity > 0 else "raises",
         }

@@ -115,6 +115,22 @@ SCORE_VALUES = ("x", "y", "confidence", "quadrant", "margin", "runway_years", "e
 SCORE_FIELDS = (*SCORE_VALUES, "scored_as_of", "scored_at")
 
 
+def score_values(score: scoring.Score) -> dict:
+    """A score as its fields store it (SCORE_VALUES), for every writer and the API: an
+    unscored one keeps its evidence count and confidence, and has no position, margin or
+    runway. selectors.stored_score reads it back."""
+    scored = score.is_scored
+    return {
+        "x": score.x if scored else None,
+        "y": score.y if scored else None,
+        "confidence": score.confidence,
+        "quadrant": score.quadrant,
+        "margin": score.margin if scored else None,
+        "runway_years": score.runway_years if scored else None,
+        "evidence_count": score.evidence_count,
+    }
+
+
 class ScoreFields(models.Model):
     """Current scores, kept on the scored object itself so the map reads them in one query.
 

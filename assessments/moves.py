@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from . import scoring
+from . import scoring, vocabulary
 
 PART_NAMES = {
     scoring.NEW_EVIDENCE: "new evidence",
@@ -29,12 +29,7 @@ MEASURE_ROWS = {
 }
 
 
-def signed(value: float, digits: int = 1) -> str:
-    """+0.6, −0.9 (a true minus sign), 0.0."""
-    text = f"{abs(value):.{digits}f}"
-    if text == f"{0:.{digits}f}":
-        return text
-    return ("+" if value > 0 else "\u2212") + text
+signed = vocabulary.signed
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,7 @@ def _rounded(movement: scoring.Movement, measure: str) -> tuple[float, list[floa
 
 
 def since_words(day: date) -> str:
-    return f"since {day.day} {day:%b %Y}"
+    return vocabulary.since(day)
 
 
 def move_parts(movement: scoring.Movement) -> tuple[str, list[str]]:

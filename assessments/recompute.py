@@ -33,6 +33,7 @@ from .models import (
     RubricVersion,
     Task,
     TaskSnapshot,
+    score_values,
 )
 from .selectors import rubric as rubric_selectors
 
@@ -143,18 +144,7 @@ def rescore_companies(
 
 
 def _score_values(score: scoring.Score, as_of: date, now) -> dict:
-    scored = score.is_scored
-    return {
-        "x": score.x if scored else None,
-        "y": score.y if scored else None,
-        "confidence": score.confidence,
-        "quadrant": score.quadrant,
-        "margin": score.margin,
-        "runway_years": score.runway_years,
-        "evidence_count": score.evidence_count,
-        "scored_as_of": as_of,
-        "scored_at": now,
-    }
+    return {**score_values(score), "scored_as_of": as_of, "scored_at": now}
 
 
 # Above BULK_WRITE_THRESHOLD tasks on PostgreSQL, scores are copied (COPY) into temporary

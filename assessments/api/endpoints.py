@@ -12,7 +12,7 @@ from ninja import Status
 
 from .. import access, scoring, services
 from ..forms import CompanyForm, EvidenceForm, TaskForm
-from ..models import EVIDENCE_FIELDS, Company, Evidence, Task
+from ..models import EVIDENCE_FIELDS, Company, Evidence, Task, score_values
 from ..selectors import stored_score, today
 from . import FieldErrors, api
 from . import selectors as reads
@@ -95,19 +95,6 @@ def _form_data(values: dict) -> QueryDict:
     return data
 
 
-def _score(score: scoring.Score) -> dict:
-    scored = score.is_scored
-    return {
-        "x": score.x if scored else None,
-        "y": score.y if scored else None,
-        "confidence": score.confidence,
-        "quadrant": score.quadrant,
-        "margin": score.margin if scored else None,
-        "runway_years": score.runway_years if scored else None,
-        "evidence_count": score.evidence_count,
-    }
-
-
 def _company_out(request, company: Company, score: scoring.Score, as_of: date | None) -> dict:
     return {
         "id": company.pk,
@@ -122,7 +109,7 @@ def _company_out(request, company: Company, score: scoring.Score, as_of: date | 
         "description": company.description,
         "version": company.version,
         "as_of": as_of or today(),
-        "score": _score(score),
+        "score": score_values(score),
         "url": request.build_absolute_uri(reverse("company_detail", args=[company.pk])),
     }
 
@@ -138,7 +125,7 @@ def _task_out(task: Task, score: scoring.Score, as_of: date | None) -> dict:
         "version": task.version,
         "stale": task.stale_since is not None,
         "as_of": as_of or today(),
-        "score": _score(score),
+        "score": score_values(score),
     }
 
 

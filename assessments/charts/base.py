@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .. import moves, scoring
+from .. import moves, scoring, vocabulary
 from . import labels
 
 # --- The palette ---------------------------------------------------------------------------
@@ -59,7 +59,7 @@ HOVER_LABEL = {"bgcolor": "#ffffff", "bordercolor": "#5b6474", "font": {"color":
 
 X_TITLE = "Frontier → (harder to score from outside)"
 Y_TITLE = "Proprietary → (correctness lives inside the customer)"
-AXIS_TITLES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
+AXIS_TITLES = vocabulary.AXIS_NAMES
 QUADRANT_BOXES: Mapping[str, tuple[float, float, float, float]] = {
     # Where each quadrant sits, as (x0, x1, y0, y1) on the 0-100 axes.
     scoring.SPECIALIST_MODELS: (0, 50, 50, 100),
@@ -88,22 +88,8 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ·,;:-–—") + "…"
 
 
-def runway_text(score: scoring.Score) -> str:
-    """Runway in years, 'absorbed' at 0, a dash when unscored."""
-    if score.runway_years is None:
-        return "–"
-    return "absorbed" if score.runway_years <= 0 else f"{score.runway_years:.1f} y"
-
-
-def money(value: float | None) -> str:
-    """USD in short form: $12.5M, $800k."""
-    if not value:
-        return "–"
-    if value >= 1_000_000:
-        return f"${value / 1_000_000:.3g}M"
-    if value >= 1_000:
-        return f"${value / 1_000:.3g}k"
-    return f"${value:.0f}"
+runway_text = vocabulary.runway
+money = vocabulary.money
 
 
 # --- One point of a map ----------------------------------------------------------------------

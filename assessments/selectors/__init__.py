@@ -12,7 +12,7 @@ from datetime import date
 from django.utils import timezone
 
 from .. import scoring
-from ..models import RubricVersion
+from ..models import SCORE_VALUES, RubricVersion
 
 
 def today() -> date:
@@ -34,15 +34,7 @@ def stored_score(obj) -> scoring.Score:
     """The pure model's view of a company's or task's stored current scores."""
     if not obj.is_scored:
         return scoring.Score.unscored(obj.evidence_count)
-    return scoring.Score(
-        obj.x,
-        obj.y,
-        obj.confidence,
-        obj.quadrant,
-        obj.margin,
-        obj.runway_years,
-        obj.evidence_count,
-    )
+    return scoring.Score(**{name: getattr(obj, name) for name in SCORE_VALUES})
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,19 @@ def company_header(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, f"{PAGE}#company-header", context)
 
 
+def _create(request: HttpRequest, form, create, said) -> HttpResponse | None:
+    """Run a create from a valid form: the company page with a message, or None with the
+    clash on the name field when an identical create just won (a double submit)."""
+    try:
+        made = create()
+    except services.AlreadyExists as clash:
+        form.add_error("name", str(clash))
+        return None
+    company_id, message = said(made)
+    messages.success(request, message)
+    return redirect("company_detail", pk=company_id)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_create(request: HttpRequest, fund_id: int) -> HttpResponse:
@@ -198,13 +211,14 @@ def company_create(request: HttpRequest, fund_id: int) -> HttpResponse:
     form = CompanyForm(request.POST or None, fund_id=fund.pk)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            company = services.company_create(fund_id=fund.pk, user=request.user, **data)
-        except services.AlreadyExists as clash:  # an identical create just won
-            form.add_error("name", str(clash))
-        else:
-            messages.success(request, f"{company.name} added to {fund.name}.")
-            return redirect("company_detail", pk=company.pk)
+        done = _create(
+            request,
+            form,
+            lambda: services.company_create(fund_id=fund.pk, user=request.user, **data),
+            lambda company: (company.pk, f"{company.name} added to {fund.name}."),
+        )
+        if done:
+            return done
     return render(request, "assessments/company_form.html", {"form": form, "fund": fund})
 
 
@@ -306,13 +320,14 @@ def task_create(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, access.EDIT_COMPANIES, company.fund_id)
     form = TaskForm(request.POST or None, company=company)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.task_create(company=company, user=request.user, **form.cleaned_data)
-        except services.AlreadyExists as clash:  # an identical create just won
-            form.add_error("name", str(clash))
-        else:
-            messages.success(request, "Task added.")
-            return redirect("company_detail", pk=company.pk)
+        done = _create(
+            request,
+            form,
+            lambda: services.task_create(company=company, user=request.user, **form.cleaned_data),
+            lambda task: (company.pk, "Task added."),
+        )
+        if done:
+            return done
     return render(request, "assessments/task_form.html", {"form": form, "company": company})
 
 

@@ -90,9 +90,9 @@ def test_a_partner_adds_a_webhook_and_reads_its_delivery_log(
         add(task, partner, factor="system_access")
         for _ in range(3):
             add(task, partner, factor="frontier_model_parity")
-        from assessments import jobs as tasks
+        from assessments.notifications import jobs
 
-        tasks.dispatch_alert_events.delay()  # the sweep sends the retry once it is due
+        jobs.dispatch_alert_events.delay()  # the sweep sends the retry once it is due
         hook = Webhook.objects.get(fund=fund)
         retried = hook.deliveries.order_by("id").first()
         assert (retried.status, retried.attempts) == ("delivered", 2)

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
-from assessments import jobs as tasks
+from assessments import jobs
 from assessments.exports import icpack
 from assessments.models import ICPack, ICPackStatus, Role
 from tests.conftest import CHROMIUM, need
@@ -74,7 +74,7 @@ def test_a_worker_killed_mid_build_leaves_a_pack_that_is_retried_and_finishes(
     pack, _ = icpack.request_build(
         fund=fund, user=partner, as_of=TODAY, since=TODAY - timedelta(days=91)
     )
-    tasks.build_ic_pack.delay(pack.id)
+    jobs.build_ic_pack.delay(pack.id)
     worker = workers(own_redis.url, MEDIA_ROOT=str(tmp_path))
     wait_for(lambda: ICPack.objects.get(id=pack.id).companies_done >= 1, 90, "the build to start")
     # Hold the pack's row: the job stops at its next progress write, mid-build.

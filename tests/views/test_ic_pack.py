@@ -362,7 +362,7 @@ def test_without_a_broker_a_silent_build_fails_on_the_next_look(fund_members, cl
 
 
 def test_expired_ic_packs_are_deleted_with_their_files(fund_members, media):
-    from assessments import jobs as tasks
+    from assessments import jobs
 
     fund, members = fund_members
     old = ICPack.objects.create(
@@ -374,7 +374,7 @@ def test_expired_ic_packs_are_deleted_with_their_files(fund_members, media):
         fund=fund, requested_by=members[Role.PARTNER], as_of=AS_OF, status=ICPackStatus.DONE
     )
     fresh.file.save("new.pdf", io.BytesIO(b"%PDF"))
-    assert tasks.sweep_ic_packs.delay().get() == 1
+    assert jobs.sweep_ic_packs.delay().get() == 1
     assert list(ICPack.objects.values_list("id", flat=True)) == [fresh.id]
     assert not (media / old.file.name).exists() and (media / fresh.file.name).exists()
 

@@ -5,7 +5,7 @@ from assessments.exports import csv as score_csv
 from assessments.models import Fund
 
 from ...selectors import portfolio as portfolio_selectors
-from ._dates import iso_date
+from ._dates import add_as_of
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--as-of", type=iso_date, help="score as of this date (YYYY-MM-DD)")
+        add_as_of(parser)
         parser.add_argument("--fund", help="only this fund (by name)")
 
     def handle(self, *args, as_of=None, fund=None, **options):

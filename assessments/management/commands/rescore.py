@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from assessments import selectors
 
 from ... import recompute
-from ._dates import iso_date
+from ._dates import add_as_of
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--as-of", type=iso_date, help="score as of this date (YYYY-MM-DD)")
+        add_as_of(parser)
 
     def handle(self, *args, as_of=None, **options):
         as_of = as_of or selectors.today()
