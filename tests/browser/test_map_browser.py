@@ -216,63 +216,6 @@ def test_table_pages_and_sorts_without_redrawing_the_chart(signed_in, live_serve
     assert "sort=name" in page.url
 
 
-def _select(name: str, **option):
-    def act(page):
-        page.select_option(f"#map-filters select[name={name}]", **option)
-
-    return act
-
-
-def _more_filters(page) -> None:
-    if not page.locator("#map-filters .more-filters[open]").count():
-        page.click("#map-filters .more-filters summary")
-
-
-def _first_quadrant(page) -> str:
-    return page.locator("#map-table tbody tr").first.locator(".quadrant").inner_text()
-
-
-def _controls(fund, sector, today):
-    """Every control of the map in the order a person might use them, each a (name, act)."""
-
-    def slider(page):
-        page.locator("#as-of-slider").focus()
-        page.keyboard.press("ArrowLeft")
-
-    def date_field(page):
-        page.fill("#as-of", (today - timedelta(days=200)).isoformat())
-        page.dispatch_event("#as-of", "change")
-
-    def trails(page):
-        _more_filters(page)
-        page.fill("#map-filters input[name=since]", (today - timedelta(days=540)).isoformat())
-        page.dispatch_event("#map-filters input[name=since]", "change")
-
-    def size_by(page):
-        _more_filters(page)
-        page.select_option("#map-filters select[name=size]", "arr")
-
-    return [
-        ("fund", _select("fund", value=str(fund.pk))),
-        ("sector", _select("sector", label=sector)),
-        ("all sectors", _select("sector", value="")),
-        ("quadrant", lambda page: _select("quadrant", label=_first_quadrant(page))(page)),
-        ("all quadrants", _select("quadrant", value="")),
-        ("all funds", _select("fund", value="")),
-        ("as-of slider", slider),
-        ("date field", date_field),
-        ("a year ago", lambda page: page.click("button.as-of-jump:text('A year ago')")),
-        ("trails", trails),
-        ("per task", _select("per", value="task")),
-        ("colour by sector", _select("colour", value="sector")),
-        ("size by ARR", size_by),
-        ("table sort", lambda page: page.click("#map-table th a:text('Frontier (x)')")),
-        ("table page", lambda page: page.click("#map-table .table-pager a[rel=next]")),
-        ("back", lambda page: page.go_back()),
-        ("forward", lambda page: page.go_forward()),
-    ]
-
-
 @pytest.mark.parametrize("width,height", [(1440, 900)])
 def test_the_chart_stays_whole_through_every_control(
     page, live_server, artifacts_dir, monkeypatch, width, height
@@ -283,7 +226,7 @@ def test_the_chart_stays_whole_through_every_control(
     from assessments import scoring
     from assessments.models import Company
     from assessments.views import map as map_views
-    from tests.journeys import whole
+    from tests.journeys import steps, whole
 
     monkeypatch.setattr(map_views, "TABLE_PAGE", 4)  # so the table has pages to turn
     load_demo()
@@ -291,19 +234,14 @@ def test_the_chart_stays_whole_through_every_control(
     page.add_init_script(whole.SETTLE_COUNTER)
     watch = whole.Watch(page)
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "partner")
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    steps.sign_in(page, live_server.url, "partner")
     page.wait_for_selector("#map-chart .main-svg")
     quadrants = tuple(scoring.DEFAULT_QUADRANT_LABELS[q] for q in scoring.QUADRANTS)
 
-    steps = [("first load", None), *_controls(company.fund, company.sector, selectors.today())]
-    for number, (name, act) in enumerate(steps):
+    controls = steps.map_controls(company.fund, company.sector, selectors.today())
+    for number, (name, act) in enumerate([("first load", None), *controls]):
         if act:
-            before = whole.settles(page)
-            act(page)
-            whole.wait_settled(page, before)
+            steps.do(page, act)
         shot = f"map-whole-{width}x{height}-{number:02d}-{name.replace(' ', '-')}.png"
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(artifacts_dir / shot), full_page=True)

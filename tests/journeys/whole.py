@@ -87,6 +87,10 @@ class Watch:
     def _allowed(self, text: str) -> bool:
         return any(pattern.search(text) for pattern in self.allow)
 
+    def forgive(self, problem: str) -> None:
+        """Drops a problem a step caused on purpose and checked itself."""
+        self.problems = [p for p in self.problems if p != problem]
+
     def take(self) -> list[str]:
         problems, self.problems = self.problems, []
         return problems
@@ -154,7 +158,7 @@ def hover_shows_tooltip(page: Page, chart: str) -> str:
         tooltip.first.wait_for(state="attached", timeout=2_000)
     except PlaywrightTimeout:
         return ""
-    return page.locator(f"{chart} .hoverlayer").text_content() or ""
+    return " ".join(tooltip.all_text_contents())
 
 
 COMPANY_PAGE = re.compile(r"/companies/(\d+)/$")
@@ -182,8 +186,7 @@ def click_opens_company(page: Page, watch: Watch, chart: str = "#map-chart") -> 
         page.mouse.move(1, 1)
     finally:
         page.unroute(COMPANY_PAGE)
-    url = aborted.value.url
-    watch.problems = [p for p in watch.problems if not p.startswith(f"failed: GET {url} ")]
+    watch.forgive(f"failed: GET {aborted.value.url} {aborted.value.failure}")
     return int(COMPANY_PAGE.search(sent.value.url).group(1))
 
 
