@@ -1,6 +1,7 @@
-/* The portfolio map: draws the figure that each htmx fragment carries as JSON (no taller
-   than the window leaves room for, so the whole chart is on the first screen), opens a
-   company's page on click, and ties the as-of slider and its shortcuts to the date field.
+/* The portfolio map: draws the figure that each htmx fragment carries as JSON into the one
+   chart element the swaps keep (no taller than the window leaves room for, so the whole
+   chart is on the first screen), opens a company's page on click, and ties the as-of
+   slider and its shortcuts to the date field.
    A file (not inline script) because the CSP allows only our own scripts. */
 (function () {
   "use strict";
@@ -126,8 +127,9 @@
   function init() { bindSlider(); bindJumps(); bindDates(); countFolded(); draw(); }
 
   document.addEventListener("DOMContentLoaded", init);
-  // On the swap, not the settle (htmx settles 20 ms later): the chart is redrawn sooner.
-  document.addEventListener("htmx:afterSwap", draw);
+  // After the settle, when htmx has finished with the page: the chart's element is kept
+  // through the swap (hx-preserve), so plotly.js redraws in place what it already owns.
+  document.addEventListener("htmx:afterSettle", draw);
   document.addEventListener("change", function (event) {
     if (event.target.closest && event.target.closest(".more-filters")) { countFolded(); }
   });

@@ -214,3 +214,42 @@ def test_table_pages_and_sorts_without_redrawing_the_chart(signed_in, live_serve
     page.select_option("select[name=quadrant]", "untrainable")
     expect(page).to_have_url(re.compile(r"quadrant=untrainable"))
     assert "sort=name" in page.url
+
+
+@pytest.mark.parametrize("width,height", [(1440, 900)])
+def test_the_chart_stays_whole_through_every_control(
+    page, live_server, artifacts_dir, monkeypatch, width, height
+):
+    """After each control in turn (each an in-place swap), plotly.js still owns the chart,
+    its titles, quadrant names, legend and size key lie inside its card, a hover shows a
+    tooltip and a click opens the bubble's company; nothing fails on the way."""
+    from assessments import scoring
+    from assessments.models import Company
+    from assessments.views import map as map_views
+    from tests.journeys import steps, whole
+
+    monkeypatch.setattr(map_views, "TABLE_PAGE", 4)  # so the table has pages to turn
+    load_demo()
+    company = Company.objects.select_related("fund").order_by("name").first()
+    page.add_init_script(whole.SETTLE_COUNTER)
+    watch = whole.Watch(page)
+    page.set_viewport_size({"width": width, "height": height})
+    steps.sign_in(page, live_server.url, "partner")
+    page.wait_for_selector("#map-chart .main-svg")
+    quadrants = tuple(scoring.DEFAULT_QUADRANT_LABELS[q] for q in scoring.QUADRANTS)
+
+    controls = steps.map_controls(company.fund, company.sector, selectors.today())
+    for number, (name, act) in enumerate([("first load", None), *controls]):
+        if act:
+            steps.do(page, act)
+        shot = f"map-whole-{width}x{height}-{number:02d}-{name.replace(' ', '-')}.png"
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(artifacts_dir / shot), full_page=True)
+        size_title = "ARR" if "size=arr" in page.url else "Check size"
+        whole.assert_whole(page, watch, name, charts="#map-chart", texts=(*quadrants, size_title))
+        tooltip = whole.hover_shows_tooltip(page, "#map-chart")
+        opened = Company.objects.get(pk=whole.click_opens_company(page, watch))
+        assert opened.name in tooltip, (name, opened.name, tooltip)
+        assert not watch.take(), name
+    # The control's state is in the URL at the end, as after each swap.
+    assert "per=task" in page.url and "size=arr" in page.url and "page=2" in page.url
