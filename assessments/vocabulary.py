@@ -16,7 +16,6 @@ DASH = "–"  # an en dash: nothing to say (unscored, unknown)
 MINUS = "\u2212"  # a true minus sign, as print and the screen both want it
 
 AXIS_NAMES = {scoring.X: "Frontier (x)", scoring.Y: "Proprietary (y)"}
-AXIS_SHORT = {scoring.X: "Frontier", scoring.Y: "Proprietary"}
 
 
 def money(value: float | None, currency: str = "$") -> str:
