@@ -16,6 +16,7 @@ from simple_history.utils import bulk_create_with_history
 
 from . import recompute, selectors
 from .models import Company, CompanyStatus, Evidence, Fund, Membership, Role, Task
+from .notes import render_note_or_text
 
 DEMO_PASSWORD = "moatmap-demo"
 # One demo user per role, a member of both demo funds.
@@ -956,6 +957,7 @@ def _demo_evidence(task, factors: dict[str, tuple[Note, ...]], users, today: dat
                     observed_day=observed_on.toordinal(),
                     source=note.source,
                     note=note.text,
+                    note_html=render_note_or_text(note.text),
                     author=users["associate"],
                     verified_by=users["partner"] if verified else None,
                     verified_at=timezone.now() if verified else None,

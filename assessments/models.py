@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from . import scoring
+from . import notes, scoring
 from .text import CleanText
 
 # Bounds shared by the forms, the CSV import and the database constraints: a value outside
@@ -277,6 +277,9 @@ class Evidence(models.Model):
     note = models.TextField(
         blank=True, help_text="Markdown", validators=[FREE_TEXT, MaxLengthValidator(NOTE_MAX_CHARS)]
     )
+    # The note rendered and sanitised when it was saved (notes.render_note): pages show
+    # this, so that no page renders Markdown and no note can slow or break one.
+    note_html = models.TextField(blank=True, default="", editable=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="evidence"
     )
@@ -305,7 +308,7 @@ class Evidence(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["observed_day", "submission_token"])
+    history = HistoricalRecords(excluded_fields=["observed_day", "submission_token", "note_html"])
 
     objects = EvidenceQuerySet.as_manager()
 
@@ -350,6 +353,11 @@ class Evidence(models.Model):
     def save(self, *args, **kwargs):
         if isinstance(self.observed_on, date):
             self.observed_day = self.observed_on.toordinal()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "note" in update_fields:
+            self.note_html = notes.render_note_or_text(self.note)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "note_html"}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -443,6 +451,8 @@ class RubricVersion(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        # The rubric is the firm's: a superuser grants this to the people who own it.
+        permissions = [("own_rubric", "Can change and activate the firm's rubric")]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_active"], condition=Q(is_active=True), name="rubric_one_active"
@@ -756,6 +766,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set at creation from API_TOKEN_LIFETIME_DAYS; the token opens nothing after it.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -896,3 +908,41 @@ class ExternalIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class SecurityEventKind(models.TextChoices):
+    SECOND_FACTOR_FAILED = "mfa_failed", "Wrong second-factor code"
+    SECOND_FACTOR_PASSED = "mfa_passed", "Second factor verified"
+    SECOND_FACTOR_LOCKED = "mfa_locked", "Locked out after wrong codes"
+    SSO_LINKED_BY_EMAIL = "sso_email_link", "SSO identity linked by e-mail"
+    TOKENS_REVOKED = "tokens_revoked", "API tokens revoked"
+    SESSIONS_ENDED = "sessions_ended", "Other sessions ended"
+
+
+class SecurityEvent(models.Model):
+    """The account-level audit trail: what happened to a sign-in, a second factor, a
+    token, with the client's address. Also what the second-factor lockout counts."""
+
+    kind = models.CharField(max_length=20, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+    )
+    # Kept as written: the user may be deleted later.
+    username = models.CharField(max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "user", "at"], name="security_event_user"),
+            models.Index(fields=["kind", "ip_address", "at"], name="security_event_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.username} at {self.at:%Y-%m-%d %H:%M}"

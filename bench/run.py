@@ -51,6 +51,7 @@ from common import (  # noqa: E402
     spare_port,
     use_broker,
 )
+from notes_bench import note_bomb_rows  # noqa: E402
 
 SCALE = int(os.environ.get("SCALE") or 1)
 FUNDS = 10
@@ -485,6 +486,7 @@ def main() -> None:
             )
         )
 
+    rows += note_bomb_rows()
     rows += browser_rows(user, fund.id)
 
     print_table(

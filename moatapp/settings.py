@@ -375,8 +375,13 @@ MIDDLEWARE.insert(
     "assessments.mfa.RequireSecondFactor",
 )
 OTP_TOTP_ISSUER = "Moat map"
-# Wrong codes are counted by django-axes, with the passwords' limit and cool-off; django-otp's
-# own per-device delay would refuse a right code typed just after a wrong one.
+# Wrong codes are counted on their own (not by django-axes, whose counter the password step
+# resets): per account, and per client address. 0: the account limit is AXES_FAILURE_LIMIT and
+# the address limit four times the account limit. django-otp's own per-device delay would
+# refuse a right code typed just after a wrong one.
+MFA_FAILURE_LIMIT = envint("MFA_FAILURE_LIMIT", 0)
+MFA_ADDRESS_FAILURE_LIMIT = envint("MFA_ADDRESS_FAILURE_LIMIT", 0)
+MFA_COOLOFF_MINUTES = envint("MFA_COOLOFF_MINUTES", envint("AXES_COOLOFF_MINUTES", 15))
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 # Partners (of any fund) must set up a second factor before anything else opens.

@@ -33,6 +33,8 @@ from hypothesis.extra.django import TestCase
 from assessments import forms as app_forms
 from assessments import imports, scoring
 from assessments.exports import render as rendering
+from assessments.models import NOTE_MAX_CHARS
+from tests.factories import EvidenceFactory
 from tests.security.security_world import (
     ANON,
     FAST_HASHERS,
@@ -230,3 +232,48 @@ class KnownFindings(FuzzBase):
             for method in ("get", "post"):
                 with self.subTest(name=name, method=method):
                     self.send(reverse_row(name, self.world), PARTNER, method, params)
+
+
+# --- Note bombs: notes built to make a Markdown renderer recurse or go quadratic -----------
+
+BOMB_MARKERS = [
+    "1. ",
+    "[",
+    "![",
+    "<a ",
+    "> ",
+    "- ",
+    "*",
+    "_",
+    "`",
+    "[a](",
+    "<",
+    "&#",
+    "\\",
+    "[x]: ",
+    "    - ",
+    "**a",
+    "<!--",
+    "]",
+    "(",
+    "#",
+    "\n",
+    "a",
+]
+note_bombs = st.lists(st.sampled_from(BOMB_MARKERS), min_size=1, max_size=3).map(
+    lambda parts: ("".join(parts) * NOTE_MAX_CHARS)[:NOTE_MAX_CHARS]
+)
+
+
+class NoteBombs(FuzzBase):
+    @settings(
+        max_examples=EXAMPLES_PER_URL,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(note=note_bombs)
+    def test_a_note_bomb_takes_no_page_down(self, note):
+        EvidenceFactory(task=self.world.task, note=note)
+        client = self.world.client(PARTNER)
+        for name in ("company_detail", "review_queue"):
+            assert client.get(reverse_row(name, self.world)).status_code == 200, name
