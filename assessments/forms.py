@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 
-from . import directions, scoring, selectors, services
+from . import directions, outbound, scoring, selectors, services
 from .exports import icpack
 from .models import (
     EARLIEST_OBSERVED_ON,
@@ -594,6 +594,12 @@ class WebhookForm(forms.Form):
         url = self.cleaned_data["url"]
         if not url.lower().startswith(("https://", "http://")):
             raise forms.ValidationError("Give an http:// or https:// URL.")
+        try:
+            outbound.check(url)
+        except outbound.HostNotFound:
+            pass  # It may be set up later: each delivery checks the host again.
+        except outbound.OutboundRefused as refused:
+            raise forms.ValidationError(str(refused)) from refused
         return url
 
 

@@ -315,11 +315,16 @@ API_PAGE_SIZE = envint("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = envint("API_MAX_PAGE_SIZE", 200)
 # Links in alert e-mails point here (no request to take the host from in a job).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-# Webhook deliveries: each POST waits this long; a failure is retried with exponential
-# backoff (BACKOFF, 2×BACKOFF, 4×… capped at an hour) until MAX_ATTEMPTS attempts.
+# Webhook deliveries: each POST has this long in all (a deadline, not a per-read timeout); a
+# failure is retried with exponential backoff (BACKOFF, 2×BACKOFF, 4×… capped at an hour)
+# until MAX_ATTEMPTS attempts.
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 5)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_BACKOFF_SECONDS = envint("WEBHOOK_BACKOFF_SECONDS", 30)
+# Outgoing requests (assessments/outbound.py) refuse loopback, private, link-local, metadata,
+# multicast and reserved addresses; list here (CIDRs, comma-separated) the internal networks
+# a webhook may still reach, e.g. "10.20.0.0/16".
+OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS")
 # The daily alert digest goes out at this hour (TIME_ZONE).
 ALERT_DIGEST_HOUR = envint("ALERT_DIGEST_HOUR", 7)
 CELERY_BEAT_SCHEDULE |= {

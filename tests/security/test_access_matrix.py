@@ -24,7 +24,14 @@ from django.test import Client
 from django.urls import reverse
 
 from assessments import tokens
-from assessments.models import Alert, EvidenceImport, ICPack, TokenScope, Webhook
+from assessments.models import (
+    Alert,
+    EvidenceImport,
+    ICPack,
+    TokenScope,
+    Webhook,
+    WebhookDelivery,
+)
 from tests.conftest import CHROMIUM, need
 from tests.security.security_world import (
     ANON,
@@ -113,8 +120,17 @@ def viewer_token(w: World) -> dict:
 
 
 def fund_webhook(w: World) -> dict:
-    hook = Webhook.objects.create(fund=w.fund, url="https://example.com/hook", secret="s")
+    # .invalid never resolves: a delivery sent by a test reaches nothing.
+    hook = Webhook.objects.create(fund=w.fund, url="https://hooks.invalid/hook", secret="s")
     return {"fund_id": w.fund.pk, "webhook_id": hook.pk}
+
+
+def failed_delivery(w: World) -> dict:
+    kwargs = fund_webhook(w)
+    delivery = WebhookDelivery.objects.create(
+        webhook_id=kwargs["webhook_id"], payload={"alerts": []}, status="failed", attempts=6
+    )
+    return {**kwargs, "delivery_id": delivery.pk}
 
 
 # --- expectations ---------------------------------------------------------------------------
@@ -274,6 +290,8 @@ MATRIX: dict[str, Row] = {
         fund_webhook, by_role(LOGIN, (404, 405), (403, 405), (403, 405), (200, 405))
     ),
     "webhook_delete": Row(fund_webhook, PARTNERS_ACTION, writes={PARTNER}),
+    "webhook_send_test": Row(fund_webhook, PARTNERS_ACTION, writes={PARTNER}),
+    "webhook_resend": Row(failed_delivery, PARTNERS_ACTION, writes={PARTNER}),
 }
 
 
