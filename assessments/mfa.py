@@ -4,8 +4,8 @@ After the password, a user with a confirmed authenticator must give a code befor
 page opens (RequireSecondFactor); with MFA_REQUIRED_FOR_PARTNERS, a partner without one is
 sent to set it up first. What a session owes is decided on every request from the user's
 devices and current roles, so a device set up in another session, or a promotion to
-partner, is asked for at once. An SSO sign-in owes the same when a role requires a second
-factor, unless the provider says it did multi-factor (amr) and OIDC_TRUST_IDP_MFA is on.
+partner, is asked for at once. An SSO sign-in owes the same, unless the provider says it
+did multi-factor (the ID token's amr) and OIDC_TRUST_IDP_MFA is on.
 
 Wrong codes are counted on their own (SecurityEvent rows), per user and per client
 address, apart from django-axes' password counter: a successful password step must not
@@ -21,7 +21,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models import Q
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
 SETUP_KEY = "mfa_setup_key"
-SSO_BACKEND = "assessments.sso.SsoBackend"
 # Set at an SSO sign-in whose ID token says the provider did multi-factor, when trusted.
 IDP_MFA_KEY = "mfa_idp_verified"
 
@@ -83,10 +82,9 @@ def pending(request) -> str | None:
     user = request.user
     if not user.is_authenticated or user.is_verified():
         return None
-    if request.session.get(BACKEND_SESSION_KEY) == SSO_BACKEND:
-        if request.session.get(IDP_MFA_KEY) or not required_for(user):
-            return None
-        return "verify" if has_device(user) else "setup"
+    # Only an SSO sign-in sets it, and only when the operator trusts the provider's amr.
+    if request.session.get(IDP_MFA_KEY):
+        return None
     if has_device(user):
         return "verify"
     if required_for(user):

@@ -358,6 +358,12 @@ OIDC_TIMEOUT = envint("OIDC_TIMEOUT_SECONDS", 10)
 OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
 OIDC_GROUP_ROLES = json.loads(os.environ.get("OIDC_GROUP_ROLES") or "{}")
 OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your identity provider")
+# Link a first SSO sign-in to an existing account with the same verified e-mail (off: only
+# issuer + subject link; never a superuser, an account with an identity or a second factor).
+OIDC_LINK_BY_EMAIL = envbool("OIDC_LINK_BY_EMAIL", False)
+# With MFA_REQUIRED_FOR_PARTNERS, an SSO sign-in still owes our second factor unless this is on
+# and the ID token's amr claim says the provider did multi-factor ("mfa").
+OIDC_TRUST_IDP_MFA = envbool("OIDC_TRUST_IDP_MFA", False)
 # Passwords off: only SSO signs in (superusers keep their password, to repair SSO).
 SSO_ONLY = envbool("SSO_ONLY", False) and OIDC_ENABLED
 LOGIN_URL_SSO_FAILED = "/accounts/login/?sso=failed"
