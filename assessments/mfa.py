@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from base64 import b32encode
 from datetime import timedelta
 from urllib.parse import quote
@@ -43,6 +44,7 @@ RECOVERY_CODES = 10
 SETUP_KEY = "mfa_setup_key"
 # Set at an SSO sign-in whose ID token says the provider did multi-factor, when trusted.
 IDP_MFA_KEY = "mfa_idp_verified"
+SIGNED_IN_AT_KEY = "signed_in_at"
 
 
 def has_totp(user) -> bool:
@@ -67,11 +69,13 @@ def required_for(user) -> bool:
 
 
 def _on_sign_in(sender, request, user, **kwargs) -> None:
-    """Remember whether the identity provider vouched for a second factor (SsoBackend
-    marks the user it signs in)."""
+    """Remember when the user signed in (minting a token asks for a recent sign-in) and
+    whether the identity provider vouched for a second factor (SsoBackend marks the user
+    it signs in)."""
     if request is None or not hasattr(request, "session"):
         return
     request.session[IDP_MFA_KEY] = bool(getattr(user, "_moat_idp_mfa", False))
+    request.session[SIGNED_IN_AT_KEY] = time.time()
 
 
 user_logged_in.connect(_on_sign_in, dispatch_uid="moatmap-mfa-due")
@@ -226,7 +230,30 @@ def confirm_setup(request, code: str) -> list[str] | None:
     codes = new_recovery_codes(request.user)
     del request.session[SETUP_KEY]
     otp_login(request, device)
+    end_other_sessions(request, reason="a second factor was set up")
     return codes
+
+
+def end_other_sessions(request, *, reason: str) -> int:
+    """Sign the user out everywhere but in this session (database sessions); how many.
+
+    Sessions are not indexed by user, so each live one is read: a firm has hundreds, not
+    millions, and this runs only when a second factor is set up."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    user_id = str(request.user.pk)
+    ended = [
+        session.session_key
+        for session in Session.objects.filter(expire_date__gt=timezone.now())
+        .exclude(session_key=request.session.session_key)
+        .iterator()
+        if session.get_decoded().get(SESSION_KEY) == user_id
+    ]
+    Session.objects.filter(session_key__in=ended).delete()
+    if ended:
+        record(request, SecurityEventKind.SESSIONS_ENDED, f"{len(ended)} ({reason})")
+    return len(ended)
 
 
 def new_recovery_codes(user) -> list[str]:

@@ -784,6 +784,10 @@ class ApiToken(models.Model):
     def can_write(self) -> bool:
         return self.scope == TokenScope.READ_WRITE
 
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is None or self.expires_at <= timezone.now()
+
 
 class AlertEmail(models.TextChoices):
     OFF = "off", "No e-mail"

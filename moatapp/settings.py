@@ -313,6 +313,11 @@ IMPORT_INLINE_ROWS = envint("IMPORT_INLINE_ROWS", 2_000)
 INSTALLED_APPS += ["ninja"]
 API_PAGE_SIZE = envint("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = envint("API_MAX_PAGE_SIZE", 200)
+# A personal API token opens the API this many days after it is made.
+API_TOKEN_LIFETIME_DAYS = envint("API_TOKEN_LIFETIME_DAYS", 90)
+# Making a token asks for the password again; an SSO user (no password) must have signed in
+# at the identity provider within this many minutes.
+API_TOKEN_FRESH_SIGN_IN_MINUTES = envint("API_TOKEN_FRESH_SIGN_IN_MINUTES", 10)
 # Links in alert e-mails point here (no request to take the host from in a job).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Webhook deliveries: each POST has this long in all (a deadline, not a per-read timeout); a

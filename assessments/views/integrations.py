@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from .. import access, alerting, tokens, webhooks
+from .. import access, alerting, mfa, tokens, webhooks
 from ..forms import AlertPreferenceForm, ApiTokenForm, WebhookForm
 from ..models import Fund, Webhook
 
@@ -40,13 +40,14 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """The user's API tokens; a new token's key is shown on this answer only."""
-    form = ApiTokenForm(request.POST or None)
+    fresh = {"user": request.user, "signed_in_at": request.session.get(mfa.SIGNED_IN_AT_KEY)}
+    form = ApiTokenForm(request.POST or None, **fresh)
     new_key = new_token = None
     if request.method == "POST" and form.is_valid():
         new_token, new_key = tokens.token_create(
             user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
         )
-        form = ApiTokenForm()
+        form = ApiTokenForm(**fresh)
     response = render(
         request,
         "assessments/api_tokens.html",
@@ -55,6 +56,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             "tokens": tokens.tokens_of(request.user),
             "new_key": new_key,
             "new_token": new_token,
+            "lifetime_days": settings.API_TOKEN_LIFETIME_DAYS,
         },
     )
     # The key must not stay in a cache or the browser's history.

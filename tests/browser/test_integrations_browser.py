@@ -44,6 +44,7 @@ def test_a_token_is_shown_once_and_opens_the_api(screen: Page, live_server, arti
     screen.goto(live_server.url + reverse("api_tokens"))
     screen.fill("#id_name", "CRM sync")
     screen.check("input[name=scope][value=read_write]")
+    screen.fill("#id_password", DEMO_PASSWORD)
     screen.get_by_role("button", name="Create token").click()
     key = screen.locator("#token-key").inner_text().strip()
     assert key.startswith("mm_")
