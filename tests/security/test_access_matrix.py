@@ -207,26 +207,15 @@ MATRIX: dict[str, Row] = {
     "evidence_import_progress": Row(
         evidence_import_job, by_role(LOGIN, (404, 405), (403, 405), (200, 405), (200, 405))
     ),
-    # The firm-wide rubric: read by all, changed by a partner of any fund. A POST to the
-    # list starts a draft; the draft's own page answers an empty POST with its errors.
-    "rubric": Row(
-        no_kwargs,
-        by_role(LOGIN, (200, 302), (200, 403), (200, 403), (200, 302)),
-        writes=frozenset({OTHER, PARTNER}),
-    ),
-    "rubric_draft": Row(
-        draft_rubric, by_role(LOGIN, (200, 200), (200, 403), (200, 403), (200, 200))
-    ),
-    "rubric_draft_discard": Row(
-        draft_rubric,
-        by_role(POST_ONLY_REFUSED, (405, 302), (405, 403), (405, 403), (405, 302)),
-        writes=frozenset({OTHER, PARTNER}),
-    ),
+    # The firm-wide rubric: read by all members, changed only by a rubric owner (a firm-level
+    # permission a superuser grants), not by a partner of one fund. A POST to the list
+    # starts a draft; the draft's own page answers an empty POST with its errors.
+    "rubric": Row(no_kwargs, signed_in(LOGIN, (200, 403))),
+    "rubric_draft": Row(draft_rubric, signed_in(LOGIN, (200, 403))),
+    "rubric_draft_discard": Row(draft_rubric, signed_in(POST_ONLY_REFUSED, (405, 403))),
     "rubric_preview": Row(draft_rubric, signed_in(LOGIN, (200, 405))),
     # Activation asks for a confirmation: a POST without it only asks again.
-    "rubric_activate": Row(
-        draft_rubric, by_role(LOGIN, (200, 200), FORBIDDEN, FORBIDDEN, (200, 200))
-    ),
+    "rubric_activate": Row(draft_rubric, signed_in(LOGIN, FORBIDDEN)),
     "rubric_activation": Row(draft_rubric, signed_in(LOGIN, (200, 405))),
     # Company pages: members read; associates and partners change companies and tasks.
     "company_detail": Row(company, MEMBERS_READ),

@@ -16,6 +16,7 @@ from tests.factories import (
     MembershipFactory,
     TaskFactory,
     UserFactory,
+    make_rubric_owner,
 )
 
 pytestmark = pytest.mark.django_db
@@ -539,7 +540,7 @@ def test_a_trail_across_a_rubric_change_says_both_ends_are_under_todays(client, 
     draft = RubricVersion.objects.create(
         number=2, name="Heavier lock", factor_weights={**v1.factor_weights, "system_access": 2.0}
     )
-    services.rubric_activate(version=draft, user=partner.user)
+    services.rubric_activate(version=draft, user=make_rubric_owner(partner.user))
     client.force_login(partner.user)
     html = client.get(reverse("home"), {"since": SINCE.isoformat()}, **HTMX).content.decode()
     note = html.split('id="trail-rubric">')[1].split("</span>")[0]
