@@ -152,6 +152,13 @@ def can_manage_rubric(user) -> bool:
     return user.is_superuser or user.has_perm(RUBRIC_OWNER)
 
 
+def require_rubric_reader(user) -> None:
+    """The rubric's versions are read by the members of a fund (and by its owners): an
+    account that belongs to no fund learns nothing of how the firm scores."""
+    if not (fund_roles(user) or can_manage_rubric(user)):
+        raise PermissionDenied("The rubric is read by the members of a fund.")
+
+
 def require_rubric_manager(user) -> None:
     if not can_manage_rubric(user):
         raise PermissionDenied(

@@ -402,3 +402,29 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 # Partners (of any fund) must set up a second factor before anything else opens.
 MFA_REQUIRED_FOR_PARTNERS = envbool("MFA_REQUIRED_FOR_PARTNERS", False)
+
+# --- Rate limits (assessments/ratelimit.py): requests per minute, 429 with Retry-After -------
+# 0 turns one limit off; RATE_LIMITS=false all of them. Counted in the cache: with several
+# server processes, set CACHE_URL to a Redis database (redis://host:6379/2) so they share it.
+RATE_LIMITS = envbool("RATE_LIMITS", True)
+RATE_LIMIT_API_PER_TOKEN = envint("RATE_LIMIT_API_PER_TOKEN", 600)
+RATE_LIMIT_API_PER_ADDRESS = envint("RATE_LIMIT_API_PER_ADDRESS", 1200)
+RATE_LIMIT_SIGN_IN = envint("RATE_LIMIT_SIGN_IN", 20)
+RATE_LIMIT_SECOND_FACTOR = envint("RATE_LIMIT_SECOND_FACTOR", 20)
+RATE_LIMIT_TOKENS = envint("RATE_LIMIT_TOKENS", 10)
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Before the sessions and the views, after the client's real address is known.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("moatapp.middleware.TrustedProxyMiddleware") + 1,
+    "assessments.ratelimit.RateLimitMiddleware",
+)
+
+# --- The API's documentation and schema: behind sign-in unless opened --------------------
+API_DOCS_PUBLIC = envbool("API_DOCS_PUBLIC", False)

@@ -385,7 +385,6 @@ def api_roles(anon, other, viewer, associate, partner) -> dict[str, int]:
     return {ANON: anon, OTHER: other, VIEWER: viewer, ASSOCIATE: associate, PARTNER: partner}
 
 
-API_EVERYONE = api_roles(200, 200, 200, 200, 200)
 API_SIGNED = api_roles(UNAUTHORIZED, 200, 200, 200, 200)
 API_MEMBERS = api_roles(UNAUTHORIZED, 404, 200, 200, 200)
 API_EDITORS_CREATE = api_roles(UNAUTHORIZED, 404, 403, 201, 201)
@@ -413,9 +412,14 @@ def evidence_id(w: World) -> dict:
 API_PAGES = {"api:openapi-json", "api:openapi-view", "api:api-root"}
 
 API_MATRIX: dict[str, ApiRow] = {
-    # The schema and its docs: public (no fund data), read-only.
-    "api:openapi-json": ApiRow(no_kwargs, {"get": API_EVERYONE, "post": API_NOT_ALLOWED}),
-    "api:openapi-view": ApiRow(no_kwargs, {"get": API_EVERYONE, "post": API_NOT_ALLOWED}),
+    # The schema and its docs: read-only, behind a sign-in to the site (a token is not
+    # one: it is sent to the sign-in page), unless API_DOCS_PUBLIC opens them.
+    "api:openapi-json": ApiRow(
+        no_kwargs, {"get": dict.fromkeys(ROLES, 302), "post": API_NOT_ALLOWED}
+    ),
+    "api:openapi-view": ApiRow(
+        no_kwargs, {"get": dict.fromkeys(ROLES, 302), "post": API_NOT_ALLOWED}
+    ),
     # The API's root only anchors its paths.
     "api:api-root": ApiRow(no_kwargs, {"get": dict.fromkeys(ROLES, 404)}),
     "api:funds": ApiRow(no_kwargs, {"get": API_SIGNED}),
