@@ -140,16 +140,30 @@ def visible_funds(user) -> QuerySet:
     return scoped(Fund.objects.all(), user)
 
 
+RUBRIC_OWNER = "assessments.own_rubric"
+
+
 def can_manage_rubric(user) -> bool:
-    """The rubric is firm-wide: a partner of any fund (or a superuser) may change it."""
-    if not user.is_authenticated:
+    """The rubric is the firm's, and moves every fund's scores: superusers and the rubric
+    owners they name (the own_rubric permission, given in the admin) change it, not the
+    partners of one fund."""
+    if not user.is_authenticated or not user.is_active:
         return False
-    return user.is_superuser or Role.PARTNER in fund_roles(user).values()
+    return user.is_superuser or user.has_perm(RUBRIC_OWNER)
+
+
+def require_rubric_reader(user) -> None:
+    """The rubric's versions are read by the members of a fund (and by its owners): an
+    account that belongs to no fund learns nothing of how the firm scores."""
+    if not (fund_roles(user) or can_manage_rubric(user)):
+        raise PermissionDenied("The rubric is read by the members of a fund.")
 
 
 def require_rubric_manager(user) -> None:
     if not can_manage_rubric(user):
-        raise PermissionDenied("Only a partner may change the rubric.")
+        raise PermissionDenied(
+            "Only a rubric owner may change the firm's rubric: ask an administrator."
+        )
 
 
 def partner_fund_ids(user) -> list[int] | None:

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from . import recompute, selectors
 from .models import Company, CompanyStatus, Evidence, Fund, Membership, Role, Task
+from .notes import render_note_or_text
 
 DEMO_PASSWORD = "moatmap-demo"
 # One demo user per role, a member of both demo funds.
@@ -898,6 +900,10 @@ def load_demo(*, today: date | None = None) -> dict:
             user.set_password(DEMO_PASSWORD)
             user.save()
         users[username] = user
+    # The demo's partner owns the firm's rubric, so that the rubric studio works as shown.
+    users["partner"].user_permissions.add(
+        Permission.objects.get(codename="own_rubric", content_type__app_label="assessments")
+    )
     created_evidence = 0
     with transaction.atomic():
         funds = [Fund.objects.get_or_create(name=name)[0] for name in FUNDS]
@@ -956,6 +962,7 @@ def _demo_evidence(task, factors: dict[str, tuple[Note, ...]], users, today: dat
                     observed_day=observed_on.toordinal(),
                     source=note.source,
                     note=note.text,
+                    note_html=render_note_or_text(note.text),
                     author=users["associate"],
                     verified_by=users["partner"] if verified else None,
                     verified_at=timezone.now() if verified else None,

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from . import access, enqueue, recompute, scoring, selectors, vocabulary
+from . import access, enqueue, notes, recompute, scoring, selectors, vocabulary
 from .models import Company, Evidence, EvidenceImport, Fund, ImportStatus, Role, Task
 from .text import clean_text
 
@@ -332,6 +332,7 @@ def import_evidence(lines: list[EvidenceLine], *, user) -> ImportResult:
                     observed_day=ln.observed_on.toordinal(),
                     source=ln.source,
                     note=ln.note,
+                    note_html=notes.render_note_or_text(ln.note),
                     author=user,
                     verified_by=user if ln.verified else None,
                     verified_at=now if ln.verified else None,

@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from . import scoring
+from . import notes, scoring
 from .text import CleanText
 
 # Bounds shared by the forms, the CSV import and the database constraints: a value outside
@@ -293,6 +293,9 @@ class Evidence(models.Model):
     note = models.TextField(
         blank=True, help_text="Markdown", validators=[FREE_TEXT, MaxLengthValidator(NOTE_MAX_CHARS)]
     )
+    # The note rendered and sanitised when it was saved (notes.render_note): pages show
+    # this, so that no page renders Markdown and no note can slow or break one.
+    note_html = models.TextField(blank=True, default="", editable=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="evidence"
     )
@@ -321,7 +324,7 @@ class Evidence(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["observed_day", "submission_token"])
+    history = HistoricalRecords(excluded_fields=["observed_day", "submission_token", "note_html"])
 
     objects = EvidenceQuerySet.as_manager()
 
@@ -366,6 +369,11 @@ class Evidence(models.Model):
     def save(self, *args, **kwargs):
         if isinstance(self.observed_on, date):
             self.observed_day = self.observed_on.toordinal()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "note" in update_fields:
+            self.note_html = notes.render_note_or_text(self.note)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "note_html"}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -459,6 +467,8 @@ class RubricVersion(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        # The rubric is the firm's: a superuser grants this to the people who own it.
+        permissions = [("own_rubric", "Can change and activate the firm's rubric")]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_active"], condition=Q(is_active=True), name="rubric_one_active"

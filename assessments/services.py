@@ -140,8 +140,10 @@ def evidence_update(*, evidence: Evidence, editor, expected_version: int, **fiel
 
 @transaction.atomic
 def evidence_delete(*, evidence: Evidence, user) -> None:
-    """Delete evidence and re-score its task."""
+    """Delete evidence and re-score its task; what a partner verified, only a partner."""
     task_id = evidence.task_id
+    fund_id = Task.objects.filter(pk=task_id).values_list("company__fund_id", flat=True).get()
+    _require_partner_to_delete_verified(user, fund_id, Evidence.objects.filter(pk=evidence.pk))
     evidence._history_user = user
     evidence.delete()
     recompute.task_inputs_changed(task_id=task_id)

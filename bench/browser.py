@@ -19,7 +19,7 @@ from pathlib import Path
 # The journeys' own check of a whole chart (tests/journeys/whole.py), so the clock stops
 # only where a journey would pass.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.journeys.whole import CHART_PROBLEMS  # noqa: E402
+from tests.journeys.whole import CHART_PROBLEMS
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [

@@ -52,6 +52,7 @@ from common import (
     spare_port,
     use_broker,
 )
+from notes_bench import note_bomb_rows
 
 SCALE = int(os.environ.get("SCALE") or 1)
 FUNDS = 10
@@ -501,6 +502,7 @@ def main() -> None:
             )
         )
 
+    rows += note_bomb_rows()
     rows += browser_rows(user, fund.id)
 
     print_table(

@@ -315,13 +315,23 @@ IMPORT_INLINE_ROWS = envint("IMPORT_INLINE_ROWS", 2_000)
 INSTALLED_APPS += ["ninja"]
 API_PAGE_SIZE = envint("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = envint("API_MAX_PAGE_SIZE", 200)
+# A personal API token opens the API this many days after it is made.
+API_TOKEN_LIFETIME_DAYS = envint("API_TOKEN_LIFETIME_DAYS", 90)
+# Making a token asks for the password again; an SSO user (no password) must have signed in
+# at the identity provider within this many minutes.
+API_TOKEN_FRESH_SIGN_IN_MINUTES = envint("API_TOKEN_FRESH_SIGN_IN_MINUTES", 10)
 # Links in alert e-mails point here (no request to take the host from in a job).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-# Webhook deliveries: each POST waits this long; a failure is retried with exponential
-# backoff (BACKOFF, 2×BACKOFF, 4×… capped at an hour) until MAX_ATTEMPTS attempts.
+# Webhook deliveries: each POST has this long in all (a deadline, not a per-read timeout); a
+# failure is retried with exponential backoff (BACKOFF, 2×BACKOFF, 4×… capped at an hour)
+# until MAX_ATTEMPTS attempts.
 WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 5)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_BACKOFF_SECONDS = envint("WEBHOOK_BACKOFF_SECONDS", 30)
+# Outgoing requests (assessments/outbound.py) refuse loopback, private, link-local, metadata,
+# multicast and reserved addresses; list here (CIDRs, comma-separated) the internal networks
+# a webhook may still reach, e.g. "10.20.0.0/16".
+OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS")
 # The daily alert digest goes out at this hour (TIME_ZONE).
 ALERT_DIGEST_HOUR = envint("ALERT_DIGEST_HOUR", 7)
 CELERY_BEAT_SCHEDULE |= {
@@ -355,6 +365,12 @@ OIDC_TIMEOUT = envint("OIDC_TIMEOUT_SECONDS", 10)
 OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
 OIDC_GROUP_ROLES = json.loads(os.environ.get("OIDC_GROUP_ROLES") or "{}")
 OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your identity provider")
+# Link a first SSO sign-in to an existing account with the same verified e-mail (off: only
+# issuer + subject link; never a superuser, an account with an identity or a second factor).
+OIDC_LINK_BY_EMAIL = envbool("OIDC_LINK_BY_EMAIL", False)
+# With MFA_REQUIRED_FOR_PARTNERS, an SSO sign-in still owes our second factor unless this is on
+# and the ID token's amr claim says the provider did multi-factor ("mfa").
+OIDC_TRUST_IDP_MFA = envbool("OIDC_TRUST_IDP_MFA", False)
 # Passwords off: only SSO signs in (superusers keep their password, to repair SSO).
 SSO_ONLY = envbool("SSO_ONLY", False) and OIDC_ENABLED
 LOGIN_URL_SSO_FAILED = "/accounts/login/?sso=failed"
@@ -377,9 +393,40 @@ MIDDLEWARE.insert(
     "assessments.identity.mfa.RequireSecondFactor",
 )
 OTP_TOTP_ISSUER = "Moat map"
-# Wrong codes are counted by django-axes, with the passwords' limit and cool-off; django-otp's
-# own per-device delay would refuse a right code typed just after a wrong one.
+# Wrong codes are counted on their own (not by django-axes, whose counter the password step
+# resets): per account, and per client address. 0: the account limit is AXES_FAILURE_LIMIT and
+# the address limit four times the account limit. django-otp's own per-device delay would
+# refuse a right code typed just after a wrong one.
+MFA_FAILURE_LIMIT = envint("MFA_FAILURE_LIMIT", 0)
+MFA_ADDRESS_FAILURE_LIMIT = envint("MFA_ADDRESS_FAILURE_LIMIT", 0)
+MFA_COOLOFF_MINUTES = envint("MFA_COOLOFF_MINUTES", envint("AXES_COOLOFF_MINUTES", 15))
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 # Partners (of any fund) must set up a second factor before anything else opens.
 MFA_REQUIRED_FOR_PARTNERS = envbool("MFA_REQUIRED_FOR_PARTNERS", False)
+
+# --- Rate limits (assessments/ratelimit.py): requests per minute, 429 with Retry-After -------
+# 0 turns one limit off; RATE_LIMITS=false all of them. Counted in the cache: with several
+# server processes, set CACHE_URL to a Redis database (redis://host:6379/2) so they share it.
+RATE_LIMITS = envbool("RATE_LIMITS", True)
+RATE_LIMIT_API_PER_TOKEN = envint("RATE_LIMIT_API_PER_TOKEN", 600)
+RATE_LIMIT_API_PER_ADDRESS = envint("RATE_LIMIT_API_PER_ADDRESS", 1200)
+RATE_LIMIT_SIGN_IN = envint("RATE_LIMIT_SIGN_IN", 20)
+RATE_LIMIT_SECOND_FACTOR = envint("RATE_LIMIT_SECOND_FACTOR", 20)
+RATE_LIMIT_TOKENS = envint("RATE_LIMIT_TOKENS", 10)
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Before the sessions and the views, after the client's real address is known.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("moatapp.middleware.TrustedProxyMiddleware") + 1,
+    "assessments.ratelimit.RateLimitMiddleware",
+)
+
+# --- The API's documentation and schema: behind sign-in unless opened --------------------
+API_DOCS_PUBLIC = envbool("API_DOCS_PUBLIC", False)

@@ -50,6 +50,14 @@ def port_open(url: str, default_port: int) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Each test starts with no request counted against the rate limits."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def jobs_run_inline():
     """Every test runs jobs inline unless it starts a real worker itself."""
     from moatapp.celery import app

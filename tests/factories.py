@@ -4,6 +4,7 @@ from datetime import date
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from assessments.models import Company, Evidence, Fund, Membership, Role, Task
 
@@ -68,3 +69,12 @@ class EvidenceFactory(factory.django.DjangoModelFactory):
     confidence = "medium"
     observed_on = date(2026, 1, 1)
     note = "A note"
+
+
+def make_rubric_owner(user):
+    """Give the user the firm-level permission to change the rubric (as a superuser would
+    in the admin); returns the user, reloaded so that no cached permissions hide it."""
+    user.user_permissions.add(
+        Permission.objects.get(codename="own_rubric", content_type__app_label="assessments")
+    )
+    return type(user).objects.get(pk=user.pk)

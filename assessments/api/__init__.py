@@ -8,7 +8,10 @@ every role, forms.py validates every write, services.py makes it. Errors are JSO
 from __future__ import annotations
 
 import json
+from functools import wraps
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -33,6 +36,9 @@ class TokenAuth(HttpBearer):
         found = tokens.token_authenticate(token)
         if found is None:
             return None
+        # Refused before the body is read (ninja parses it only after authentication).
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not found.can_write:
+            raise PermissionDenied("This API token is read-only: create a read-write token.")
         # The audit trail (django-simple-history reads request.user) names the owner.
         request.user = found.user
         request.api_token = found
@@ -65,6 +71,20 @@ def _check_text(value) -> None:
             _check_text(item)
 
 
+def _docs_gate(view):
+    """The schema and the docs answer GET (and HEAD) only, and only to a signed-in user
+    unless API_DOCS_PUBLIC opens them: they map every operation of the API."""
+
+    @require_safe
+    @wraps(view)
+    def gated(request, *args, **kwargs):
+        if not (settings.API_DOCS_PUBLIC or request.user.is_authenticated):
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return gated
+
+
 api = NinjaAPI(
     title="Moat map API",
     version="1",
@@ -75,8 +95,7 @@ api = NinjaAPI(
         "evidence name the `version` they started from; a newer save answers 409."
     ),
     urls_namespace="api",
-    # The schema and the docs answer GET (and HEAD) only.
-    docs_decorator=require_safe,
+    docs_decorator=_docs_gate,
     auth=TokenAuth(),
     parser=StrictJsonParser(),
 )

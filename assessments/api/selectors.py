@@ -9,6 +9,7 @@ from .. import access, scoring
 from ..models import Alert, Company, Evidence, Fund, Task
 from ..scoring_sql import task_scores_as_of
 from ..selectors import active_rubric_version, stored_score, today
+from ..selectors import map as map_selectors
 from ..selectors.portfolio import portfolio
 
 
@@ -35,12 +36,14 @@ def companies(
 
 
 def company_score(user, company: Company, as_of: date | None) -> scoring.Score:
+    """The company's score stored today, or computed from its own tasks as of a date (not
+    from its whole fund's)."""
     if as_of is None or as_of == today():
         return stored_score(company)
-    row = next(
-        r for r in portfolio(user, fund_id=company.fund_id, as_of=as_of) if r.company == company
-    )
-    return row.score
+    rubric = active_rubric_version().to_rubric()
+    weights = map_selectors.task_weights([company.pk], map_selectors.COMPANY)
+    scores = map_selectors.scores_as_of([company.pk], weights, as_of, rubric)
+    return scores.get(company.pk) or scoring.score_task([], as_of, rubric)
 
 
 def tasks(user, *, fund: int | None, company: int | None):

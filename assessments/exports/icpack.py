@@ -145,7 +145,7 @@ def note_html(text: str | None, limit: int = NOTE_CHARS) -> str:
     continued = len(source) > limit
     if continued:
         source = _cut(source, limit)
-    rendered = _links_as_text(notes.render_note(source)).strip()
+    rendered = _links_as_text(notes.render_note_or_text(source)).strip()
     if not continued:
         return rendered
     marker = f'<span class="continued">{CONTINUED}</span>'

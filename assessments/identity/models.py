@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class TokenScope(models.TextChoices):
@@ -32,6 +33,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set at creation from API_TOKEN_LIFETIME_DAYS; the token opens nothing after it.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -47,6 +50,10 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == TokenScope.READ_WRITE
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is None or self.expires_at <= timezone.now()
 
 
 class ExternalIdentity(models.Model):
@@ -70,3 +77,41 @@ class ExternalIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class SecurityEventKind(models.TextChoices):
+    SECOND_FACTOR_FAILED = "mfa_failed", "Wrong second-factor code"
+    SECOND_FACTOR_PASSED = "mfa_passed", "Second factor verified"
+    SECOND_FACTOR_LOCKED = "mfa_locked", "Locked out after wrong codes"
+    SSO_LINKED_BY_EMAIL = "sso_email_link", "SSO identity linked by e-mail"
+    TOKENS_REVOKED = "tokens_revoked", "API tokens revoked"
+    SESSIONS_ENDED = "sessions_ended", "Other sessions ended"
+
+
+class SecurityEvent(models.Model):
+    """The account-level audit trail: what happened to a sign-in, a second factor, a
+    token, with the client's address. Also what the second-factor lockout counts."""
+
+    kind = models.CharField(max_length=20, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+    )
+    # Kept as written: the user may be deleted later.
+    username = models.CharField(max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "user", "at"], name="security_event_user"),
+            models.Index(fields=["kind", "ip_address", "at"], name="security_event_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.username} at {self.at:%Y-%m-%d %H:%M}"

@@ -27,7 +27,8 @@ from mozilla_django_oidc.views import (
 )
 
 from ..models import Fund, Membership, Role
-from .models import ExternalIdentity
+from . import mfa
+from .models import ExternalIdentity, SecurityEvent, SecurityEventKind
 
 logger = logging.getLogger(__name__)
 
@@ -147,29 +148,49 @@ class SsoBackend(OIDCAuthenticationBackend):
         return payload
 
     def get_userinfo(self, access_token, id_token, payload):
-        """The ID token's claims, completed by the userinfo endpoint when there is one."""
+        """The ID token's claims, completed by the userinfo endpoint when there is one.
+
+        Userinfo is used only when its `sub` is the ID token's (OpenID Connect Core 5.3.2),
+        and it never overrides a claim the signed ID token carries."""
         claims = dict(payload)
         if settings.OIDC_OP_USER_ENDPOINT:
-            claims |= super().get_userinfo(access_token, id_token, payload)
+            info = super().get_userinfo(access_token, id_token, payload)
+            if info.get("sub") == payload.get("sub"):
+                claims = {**info, **claims}
+            else:
+                logger.warning("OIDC userinfo ignored: its sub is not the ID token's")
         return claims
 
     def verify_claims(self, claims):
         return bool(claims.get("sub"))
 
     def filter_users_by_claims(self, claims):
-        """The user this subject signed in as before; else an existing account with the
-        same e-mail when the provider vouches for it (email_verified)."""
+        """The user this subject (at this issuer) signed in as before. Matching an existing
+        account by e-mail happens only with OIDC_LINK_BY_EMAIL, for a verified address, and
+        never for a superuser or an account that already has an identity or a second factor
+        (those are taken over by whoever controls a matching address at the provider)."""
         User = get_user_model()
         issuer = claims.get("iss", "")
         known = User.objects.filter(
             external_identities__issuer=issuer, external_identities__subject=claims["sub"]
         )
-        if known.exists():
+        if known.exists() or not settings.OIDC_LINK_BY_EMAIL:
             return known
         email = claims.get("email")
-        if email and claims.get("email_verified") is True:
-            return User.objects.filter(email__iexact=email, is_active=True)
-        return User.objects.none()
+        if not (email and claims.get("email_verified") is True):
+            return User.objects.none()
+        candidates = User.objects.filter(
+            email__iexact=email,
+            is_active=True,
+            is_superuser=False,
+            external_identities__isnull=True,
+            totpdevice__isnull=True,
+            staticdevice__isnull=True,
+        )
+        if candidates.count() != 1:
+            return User.objects.none()
+        self._linked_by_email = True
+        return candidates
 
     def create_user(self, claims):
         """A new user with no fund and no usable password; the groups give the funds."""
@@ -188,13 +209,27 @@ class SsoBackend(OIDCAuthenticationBackend):
         if isinstance(groups, str):
             groups = [groups]
         groups = [str(g) for g in groups]
-        identity, _ = ExternalIdentity.objects.get_or_create(
+        identity, created = ExternalIdentity.objects.get_or_create(
             issuer=claims.get("iss", ""), subject=claims["sub"], defaults={"user": user}
         )
+        if created and getattr(self, "_linked_by_email", False):
+            request = getattr(self, "request", None)
+            SecurityEvent.objects.create(
+                kind=SecurityEventKind.SSO_LINKED_BY_EMAIL,
+                user=user,
+                username=user.get_username(),
+                ip_address=mfa.client_address(request) if request is not None else None,
+                detail=f"subject {claims['sub']} at {claims.get('iss', '')}, "
+                f"e-mail {claims.get('email', '')}"[:500],
+            )
         identity.last_login_at = timezone.now()
         identity.groups = groups
         identity.save(update_fields=["last_login_at", "groups"])
         apply_groups(user, groups)
+        # Read by the second-factor check: the provider's own multi-factor (from the signed
+        # ID token only, never userinfo) stands in for ours when the operator trusts it.
+        amr = getattr(self, "_id_claims", {}).get("amr") or []
+        user._moat_idp_mfa = settings.OIDC_TRUST_IDP_MFA and "mfa" in amr
         return user
 
 

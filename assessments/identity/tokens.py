@@ -2,6 +2,10 @@
 
 The key is 32 random bytes, so a plain SHA-256 is enough (no password hashing: there is
 nothing to guess) and a lookup is one indexed query per request.
+
+A token lives API_TOKEN_LIFETIME_DAYS, and is revoked when its owner's password changes,
+when the owner is deactivated, and when they leave their last fund. Each call reads the
+owner's memberships afresh (access.py), so a role lost is lost for the token at once.
 """
 
 from __future__ import annotations
@@ -10,10 +14,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from .models import ApiToken, TokenScope
+from ..models import Membership
+from .models import ApiToken, SecurityEvent, SecurityEventKind, TokenScope
 
 KEY_PREFIX = "mm_"
 # last_used_at is written at most this often, so that reads do not all write.
@@ -36,6 +44,7 @@ def token_create(*, user, name: str, scope: str) -> tuple[ApiToken, str]:
         scope=scope,
         prefix=key[:10],
         key_hash=_digest(key),
+        expires_at=timezone.now() + timedelta(days=settings.API_TOKEN_LIFETIME_DAYS),
     )
     return token, key
 
@@ -55,7 +64,12 @@ def token_authenticate(key: str) -> ApiToken | None:
         return None
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=_digest(key), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            key_hash=_digest(key),
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            user__is_active=True,
+        )
         .first()
     )
     if token is None:
@@ -68,3 +82,41 @@ def token_authenticate(key: str) -> ApiToken | None:
 
 def tokens_of(user):
     return ApiToken.objects.filter(user=user)
+
+
+def tokens_revoke_all(*, user, reason: str) -> int:
+    """Revoke every live token of the user, in the account audit trail; how many."""
+    count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if count:
+        SecurityEvent.objects.create(
+            kind=SecurityEventKind.TOKENS_REVOKED,
+            user=user,
+            username=user.get_username(),
+            detail=f"{count} token{'s' if count != 1 else ''}: {reason}",
+        )
+    return count
+
+
+def _on_user_saved(sender, instance, created, **kwargs) -> None:
+    # set_password() leaves the new password in _password until the save is done; a hash
+    # upgraded at sign-in does not (check_password clears it), so only a real change counts.
+    if created:
+        return
+    if getattr(instance, "_password", None) is not None:
+        tokens_revoke_all(user=instance, reason="the password changed")
+    if not instance.is_active:
+        tokens_revoke_all(user=instance, reason="the account was deactivated")
+
+
+def _on_membership_deleted(sender, instance, **kwargs) -> None:
+    user = get_user_model().objects.filter(pk=instance.user_id).first()
+    if user is None or user.is_superuser:
+        return
+    if not Membership.objects.filter(user=user).exists():
+        tokens_revoke_all(user=user, reason="no fund left")
+
+
+post_save.connect(_on_user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid="moat-token-user")
+post_delete.connect(_on_membership_deleted, sender=Membership, dispatch_uid="moat-token-member")

@@ -3,14 +3,16 @@ give a code after the password, turn it off), personal API tokens and the settin
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import segno
-from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,19 +30,27 @@ def _next(request: HttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
-def _locked(request: HttpRequest) -> bool:
-    return AxesProxyHandler.is_locked(request, {"username": request.user.get_username()})
-
-
 def _locked_out(request: HttpRequest) -> HttpResponse:
     logout(request)
-    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+    response = render(
+        request,
+        settings.AXES_LOCKOUT_TEMPLATE,
+        {"second_factor": True, "minutes": settings.MFA_COOLOFF_MINUTES},
+        status=429,
+    )
+    response["Retry-After"] = str(settings.MFA_COOLOFF_MINUTES * 60)
+    return response
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def mfa_setup(request: HttpRequest) -> HttpResponse:
     """Scan the QR code, confirm with a code, keep the recovery codes (shown once)."""
+    if mfa.pending(request) == "verify":
+        # A session that still owes a code must not set up (and so verify itself with) an
+        # authenticator of its own choosing, nor replace the recovery codes.
+        messages.error(request, "Give your current code first; then you can set up another.")
+        return redirect(f"{reverse('mfa_verify')}?next={quote(reverse('mfa_setup'))}")
     if mfa.has_totp(request.user):
         return render(
             request,
@@ -84,13 +94,13 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     """After the password: the code from the authenticator (or a recovery code)."""
     if mfa.pending(request) != "verify":
         return HttpResponseRedirect(_next(request))
-    if _locked(request):
+    if mfa.locked(request):
         return _locked_out(request)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if mfa.verify(request, form.cleaned_data["code"]):
             return HttpResponseRedirect(_next(request))
-        if _locked(request):
+        if mfa.locked(request):
             return _locked_out(request)
         form.add_error("code", "That code is not right, or was already used.")
     return render(
@@ -107,6 +117,8 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
     if mfa.required_for(request.user):
         messages.error(request, "Partners must keep a second factor.")
         return redirect("mfa_setup")
+    if mfa.locked(request):
+        return _locked_out(request)
     form = SecondFactorForm(request.POST)
     if form.is_valid() and mfa.verify(request, form.cleaned_data["code"]):
         mfa.disable(request.user)
@@ -142,13 +154,14 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """The user's API tokens; a new token's key is shown on this answer only."""
-    form = ApiTokenForm(request.POST or None)
+    fresh = {"user": request.user, "signed_in_at": request.session.get(mfa.SIGNED_IN_AT_KEY)}
+    form = ApiTokenForm(request.POST or None, **fresh)
     new_key = new_token = None
     if request.method == "POST" and form.is_valid():
         new_token, new_key = tokens.token_create(
             user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
         )
-        form = ApiTokenForm()
+        form = ApiTokenForm(**fresh)
     response = render(
         request,
         "identity/api_tokens.html",
@@ -157,6 +170,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             "tokens": tokens.tokens_of(request.user),
             "new_key": new_key,
             "new_token": new_token,
+            "lifetime_days": settings.API_TOKEN_LIFETIME_DAYS,
         },
     )
     # The key must not stay in a cache or the browser's history.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from .. import outbound
 from .models import AlertEmail
 
 
@@ -28,4 +29,10 @@ class WebhookForm(forms.Form):
         url = self.cleaned_data["url"]
         if not url.lower().startswith(("https://", "http://")):
             raise forms.ValidationError("Give an http:// or https:// URL.")
+        try:
+            outbound.check(url)
+        except outbound.HostNotFound:
+            pass  # It may be set up later: each delivery checks the host again.
+        except outbound.OutboundRefused as refused:
+            raise forms.ValidationError(str(refused)) from refused
         return url

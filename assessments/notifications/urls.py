@@ -12,6 +12,16 @@ urlpatterns = [
         name="webhook_deliveries",
     ),
     path(
+        "funds/<int:fund_id>/webhooks/<int:webhook_id>/test/",
+        views.webhook_send_test,
+        name="webhook_send_test",
+    ),
+    path(
+        "funds/<int:fund_id>/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/resend/",
+        views.webhook_resend,
+        name="webhook_resend",
+    ),
+    path(
         "funds/<int:fund_id>/webhooks/<int:webhook_id>/delete/",
         views.webhook_delete,
         name="webhook_delete",

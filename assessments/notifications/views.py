@@ -80,6 +80,29 @@ def webhook_deliveries(request: HttpRequest, fund_id: int, webhook_id: int) -> H
 
 @login_required
 @require_POST
+def webhook_send_test(request: HttpRequest, fund_id: int, webhook_id: int) -> HttpResponse:
+    fund = _fund_for_webhooks(request, fund_id)
+    delivery = webhooks.webhook_send_test(actor=request.user, webhook=_webhook(fund, webhook_id))
+    messages.success(request, f"Test delivery #{delivery.pk} queued: its outcome is below.")
+    return redirect("webhook_deliveries", fund_id=fund.pk, webhook_id=webhook_id)
+
+
+@login_required
+@require_POST
+def webhook_resend(
+    request: HttpRequest, fund_id: int, webhook_id: int, delivery_id: int
+) -> HttpResponse:
+    fund = _fund_for_webhooks(request, fund_id)
+    delivery = _webhook(fund, webhook_id).deliveries.filter(pk=delivery_id).first()
+    if delivery is None:
+        raise Http404("No such delivery.")
+    resent = webhooks.delivery_resend(actor=request.user, delivery=delivery)
+    messages.success(request, f"Delivery #{delivery.pk} sent again as #{resent.pk}.")
+    return redirect("webhook_deliveries", fund_id=fund.pk, webhook_id=webhook_id)
+
+
+@login_required
+@require_POST
 def webhook_delete(request: HttpRequest, fund_id: int, webhook_id: int) -> HttpResponse:
     fund = _fund_for_webhooks(request, fund_id)
     webhooks.webhook_delete(actor=request.user, webhook=_webhook(fund, webhook_id))

@@ -14,15 +14,13 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import access
+from .. import access, enqueue, outbound
 from .models import DeliveryStatus, Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Moatmap-Signature"
@@ -60,6 +58,43 @@ def webhook_delete(*, actor, webhook: Webhook) -> None:
     webhook.delete()
 
 
+def _send_after_commit(delivery_id: int) -> None:
+    from . import jobs
+
+    enqueue.after_commit(jobs.deliver_webhook, delivery_id)
+
+
+def _new_delivery(webhook: Webhook, payload: dict, events=()) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(webhook=webhook, payload=payload)
+    if events:
+        delivery.events.set(events)
+    delivery.payload["delivery"] = delivery.pk
+    delivery.save(update_fields=["payload"])
+    _send_after_commit(delivery.pk)
+    return delivery
+
+
+@transaction.atomic
+def delivery_resend(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+    """The same batch again, as a new delivery (a new id: the receiver took the old one as
+    handled, or never got it), sent after commit."""
+    access.require(actor, access.MANAGE_WEBHOOKS, delivery.webhook.fund_id)
+    payload = {**delivery.payload, "resent_from": delivery.pk}
+    return _new_delivery(delivery.webhook, payload, list(delivery.events.all()))
+
+
+@transaction.atomic
+def webhook_send_test(*, actor, webhook: Webhook) -> WebhookDelivery:
+    """A signed delivery with no alerts, to check the receiver; sent after commit."""
+    access.require(actor, access.MANAGE_WEBHOOKS, webhook.fund_id)
+    payload = {
+        "type": "test",
+        "fund": {"id": webhook.fund_id, "name": webhook.fund.name},
+        "alerts": [],
+    }
+    return _new_delivery(webhook, payload)
+
+
 def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
 
@@ -82,26 +117,26 @@ def attempt(delivery_id: int) -> bool:
         return False
     body = body_of(delivery)
     timestamp = int(time.time())
-    request = urllib.request.Request(
-        delivery.webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Moat-map-webhooks/1",
-            DELIVERY_HEADER: str(delivery.pk),
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(delivery.webhook.secret, timestamp, body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Moat-map-webhooks/1",
+        DELIVERY_HEADER: str(delivery.pk),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(delivery.webhook.secret, timestamp, body),
+    }
     status_code, error = None, ""
     try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as answer:
-            status_code = answer.status
-    except urllib.error.HTTPError as refused:
-        status_code, error = refused.code, f"HTTP {refused.code} {refused.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as failed:
-        error = str(getattr(failed, "reason", failed))
+        answer = outbound.post(
+            delivery.webhook.url, body, headers, deadline=settings.WEBHOOK_TIMEOUT_SECONDS
+        )
+        status_code = answer.status
+        if not 200 <= status_code < 300:
+            # A redirect is an answer like any other: the server does not follow it.
+            error = f"HTTP {answer.status} {answer.reason}"
+    except outbound.OutboundRefused as refused:
+        error = f"Refused: {refused}"
+    except OSError as failed:
+        error = str(failed) or type(failed).__name__
     delivered = status_code is not None and 200 <= status_code < 300
     now = timezone.now()
     delivery.attempts += 1

@@ -18,6 +18,7 @@ from ..models import (
     Company,
     CompanySnapshot,
     Evidence,
+    Fund,
     RubricVersion,
     Task,
     TaskSnapshot,
@@ -219,6 +220,30 @@ def preview(user, filters: map_selectors.MapFilters, draft: RubricVersion) -> Pr
     movers.sort(key=lambda m: m.point.name.lower())
     movers.sort(key=lambda m: m.size, reverse=True)
     return Preview(active=active, draft_points=draft_points, draft=rubric, movers=movers)
+
+
+@dataclass(frozen=True)
+class FundMoves:
+    name: str
+    moved: int
+    companies: int
+
+
+def funds_moved(draft: RubricVersion) -> list[FundMoves]:
+    """Every fund of the firm, with how many of its companies the draft moves today (the
+    activation re-scores them all, whoever activates): names and counts only."""
+    companies = list(Company.objects.values_list("id", "fund_id", "fund__name"))
+    ids = [pk for pk, _, _ in companies]
+    day = today()
+    before = draft_scores(ids, "company", day, active_rubric_version().to_rubric())
+    after = draft_scores(ids, "company", day, draft.to_rubric())
+    unscored = scoring.score_task([], day, draft.to_rubric())
+    funds = {name: [0, 0] for name in Fund.objects.values_list("name", flat=True)}
+    for pk, _, name in companies:
+        counts = funds[name]
+        counts[1] += 1
+        counts[0] += _moved(before.get(pk, unscored), after.get(pk, unscored))
+    return [FundMoves(name, moved, total) for name, (moved, total) in sorted(funds.items())]
 
 
 def _moved(before: scoring.Score, after: scoring.Score) -> bool:

@@ -28,9 +28,13 @@ register.filter("share", vocabulary.share)
 
 
 @register.filter
-def note_html(text: str) -> str:
-    # Safe to mark: render_note whitelists tags, attributes and URL schemes.
-    return mark_safe(notes.render_note(text))
+def note_html(evidence) -> str:
+    """The note as rendered when it was saved; a row written without save() (an old bulk
+    path) is rendered here, and a note that cannot be rendered shows as plain text."""
+    html = evidence.note_html or (notes.render_note_or_text(evidence.note) if evidence.note else "")
+    # Safe to mark: render_note whitelists tags, attributes and URL schemes, and the
+    # plain-text fallback is escaped.
+    return mark_safe(html)
 
 
 @register.inclusion_tag("assessments/exports/_menu.html", takes_context=True)

@@ -39,7 +39,8 @@ INSIGHT_PAGE = "assessments/rubric_company_page.html"
 PREVIEW_MAP_HEIGHT = 600
 
 
-def _version(version_id: int) -> RubricVersion:
+def _version(request: HttpRequest, version_id: int) -> RubricVersion:
+    access.require_rubric_reader(request.user)
     return get_object_or_404(RubricVersion.objects.select_related("created_by"), pk=version_id)
 
 
@@ -50,8 +51,9 @@ def _partial(request: HttpRequest, template: str, name: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def rubric(request: HttpRequest) -> HttpResponse:
-    """Every version (read by anyone signed in); a partner's POST starts a draft from the
-    active version (any field posted changes the copy) and opens it."""
+    """Every version (read by the members of any fund); a rubric owner's POST starts a draft
+    from the active version (any field posted changes the copy) and opens it."""
+    access.require_rubric_reader(request.user)
     active = selectors.active_rubric_version()
     form = RubricDraftForm(base=active)
     if request.method == "POST":
@@ -124,7 +126,7 @@ def _comparison(form: RubricDraftForm, version: RubricVersion, active: RubricVer
 @require_http_methods(["GET", "POST"])
 def rubric_draft(request: HttpRequest, version_id: int) -> HttpResponse:
     """A version's every number beside the active version's; a partner edits a draft."""
-    version = _version(version_id)
+    version = _version(request, version_id)
     active = selectors.active_rubric_version()
     may_edit = access.can_manage_rubric(request.user) and version.is_draft
     form = RubricDraftForm(base=version)
@@ -163,7 +165,7 @@ def rubric_draft(request: HttpRequest, version_id: int) -> HttpResponse:
 def rubric_draft_discard(request: HttpRequest, version_id: int) -> HttpResponse:
     """Delete a draft (never one that has been active)."""
     access.require_rubric_manager(request.user)
-    version = _version(version_id)
+    version = _version(request, version_id)
     try:
         services.rubric_draft_discard(user=request.user, draft=version)
     except services.RubricError as refused:
@@ -218,7 +220,7 @@ def _preview_context(request: HttpRequest, version: RubricVersion) -> dict:
 def rubric_preview(request: HttpRequest, version_id: int) -> HttpResponse:
     """The map under the active rubric beside the map under this version, same filters and
     date, and the companies that would move, largest move first. Nothing is written."""
-    version = _version(version_id)
+    version = _version(request, version_id)
     template = _partial(request, PREVIEW_PAGE, "preview-region")
     context = _preview_context(request, version)
     if template == PREVIEW_PAGE:  # the filters' options: the full page only
@@ -234,7 +236,7 @@ def rubric_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     """What activating the version will do, and a confirmation; confirmed, the version
     becomes active and the re-score and restatement run as one job with its progress."""
     access.require_rubric_manager(request.user)
-    version = _version(version_id)
+    version = _version(request, version_id)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         if not version.is_active:
             services.rubric_activate(version=version, user=request.user)
@@ -248,6 +250,7 @@ def rubric_activate(request: HttpRequest, version_id: int) -> HttpResponse:
             "version": version,
             "active": selectors.active_rubric_version(),
             "summary": summary,
+            "funds_moved": rubric_selectors.funds_moved(version),
             "history_dates": len(rubric_selectors.restatement_dates(version)),
             "unconfirmed": request.method == "POST",
         },
@@ -258,7 +261,7 @@ def rubric_activate(request: HttpRequest, version_id: int) -> HttpResponse:
 @require_safe
 def rubric_activation(request: HttpRequest, version_id: int) -> HttpResponse:
     """The activation's progress; its fragment polls itself only while the job runs."""
-    version = _version(version_id)
+    version = _version(request, version_id)
     return render(
         request,
         _partial(request, ACTIVATE_PAGE, "progress"),

@@ -13,7 +13,7 @@ from assessments.identity.models import ApiToken, TokenScope
 from assessments.models import Company, Evidence
 from assessments.selectors.portfolio import score_lines
 from assessments.text import clean_text
-from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory
+from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory, UserFactory
 from tests.security.security_world import ANON, ASSOCIATE, OTHER, PARTNER, VIEWER
 
 from .helpers import build_api_world
@@ -272,6 +272,7 @@ def test_huge_weights_and_money_are_refused_with_messages(w):
 
 
 def test_the_schema_and_the_docs_are_served_from_the_installed_package(client):
+    client.force_login(UserFactory())
     schema = client.get(reverse("api:openapi-json")).json()
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/evidence/{evidence_id}" in schema["paths"]

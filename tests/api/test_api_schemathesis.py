@@ -38,6 +38,9 @@ CHECKS = [
 @pytest.fixture
 def api_schema(settings, db):
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+    settings.API_DOCS_PUBLIC = True  # schemathesis reads the schema without signing in
+    # Hundreds of calls a minute from one token: the limits are tested in test_hardening.py.
+    settings.RATE_LIMITS = False
     # As Django's test client does: the WSGI calls must not close the test's connection.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)

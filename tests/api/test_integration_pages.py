@@ -12,12 +12,15 @@ from tests.security.hostile import PAYLOAD, assert_escaped
 from tests.security.security_world import ASSOCIATE, PARTNER, VIEWER, build_world
 
 pytestmark = pytest.mark.django_db
+PASSWORD = "correct-horse-battery"  # the factories' password
 
 
 def test_a_new_token_is_shown_once_and_then_only_by_its_prefix():
     world = build_world()
     client = world.client(VIEWER)
-    response = client.post(reverse("api_tokens"), {"name": "CRM sync", "scope": "read_write"})
+    response = client.post(
+        reverse("api_tokens"), {"name": "CRM sync", "scope": "read_write", "password": PASSWORD}
+    )
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
     key = response.context["new_key"]
@@ -51,7 +54,7 @@ def test_the_token_form_explains_a_missing_name():
     world = build_world()
     response = world.client(VIEWER).post(reverse("api_tokens"), {"name": "", "scope": "admin"})
     assert response.status_code == 200
-    assert response.context["form"].errors.keys() == {"name", "scope"}
+    assert response.context["form"].errors.keys() == {"name", "scope", "password"}
     assert not ApiToken.objects.exists()
 
 

@@ -28,6 +28,8 @@ class Provider:
         self.audience = CLIENT_ID
         self.lifetime = 300
         self.signing_key = self.key
+        # What the userinfo endpoint answers (None: the subject of the sign-in only).
+        self.userinfo: dict | None = None
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,7 +53,10 @@ class Provider:
                         {"keys": [{**jwk, "kid": provider.kid, "alg": "RS256", "use": "sig"}]}
                     )
                 elif url.path == "/userinfo":
-                    self._json({"sub": provider.claims.get("sub")})
+                    if provider.userinfo is not None:
+                        self._json(provider.userinfo)
+                    else:
+                        self._json({"sub": provider.claims.get("sub")})
                 else:
                     self.send_error(404)
 

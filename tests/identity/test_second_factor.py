@@ -6,12 +6,15 @@ from __future__ import annotations
 from base64 import b32decode
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from assessments.identity import tokens
+from assessments.identity.models import SecurityEvent
 from tests.factories import MembershipFactory, UserFactory
 from tests.security.security_world import FAST_HASHERS
 
@@ -92,19 +95,104 @@ def test_a_recovery_code_opens_once():
     assert response.status_code == 200 and "already used" in response.content.decode()
 
 
-def test_wrong_codes_lock_the_account_like_wrong_passwords(settings):
+def test_wrong_codes_lock_the_second_factor(settings):
     settings.AXES_FAILURE_LIMIT = 3
-    UserFactory(username="dan")
+    user = UserFactory(username="dan")
     secret, _ = turn_on(sign_in("dan"))
     client = sign_in("dan")
     for _ in range(2):
         assert client.post(reverse("mfa_verify"), {"code": "999999"}).status_code == 200
     locked = client.post(reverse("mfa_verify"), {"code": "999998"})
-    assert locked.status_code == 429
+    assert locked.status_code == 429 and "Too many wrong codes" in locked.content.decode()
+    assert locked["Retry-After"] == str(settings.MFA_COOLOFF_MINUTES * 60)
     assert "_auth_user_id" not in client.session
-    # Locked for the password too, even the right one, and for the right code.
-    again = Client().post(reverse("login"), {"username": "dan", "password": PASSWORD})
-    assert again.status_code == 429
+    # Locked for the right code too, after a right password.
+    again = sign_in("dan")
+    assert again.post(reverse("mfa_verify"), {"code": code_for(secret)}).status_code == 429
+    assert again.get(reverse("portfolio")).status_code == 302
+    assert SecurityEvent.objects.filter(user=user, kind="mfa_locked").count() == 1
+
+
+def test_finding1_the_password_step_does_not_reset_the_count_of_wrong_codes(settings):
+    """Finding 1: {password, 4 wrong codes} repeated never reached the limit of 5."""
+    settings.AXES_FAILURE_LIMIT = 5
+    UserFactory(username="dee")
+    turn_on(sign_in("dee"))
+    answers = []
+    for _ in range(3):
+        client = sign_in("dee")
+        answers += [
+            client.post(reverse("mfa_verify"), {"code": "999999"}).status_code for _ in range(4)
+        ]
+        if answers[-1] == 429:
+            break
+    assert answers[:4] == [200] * 4 and answers[4] == 429
+
+
+def test_wrong_codes_from_one_address_lock_every_account_there(settings):
+    settings.MFA_FAILURE_LIMIT = 10
+    settings.MFA_ADDRESS_FAILURE_LIMIT = 4
+    for name in ("eli", "fay"):
+        UserFactory(username=name)
+        turn_on(sign_in(name))
+    eli = sign_in("eli")
+    for _ in range(3):
+        assert eli.post(reverse("mfa_verify"), {"code": "999999"}).status_code == 200
+    fay = sign_in("fay")
+    assert fay.post(reverse("mfa_verify"), {"code": "999999"}).status_code == 429
+    elsewhere = Client(REMOTE_ADDR="198.51.100.7")
+    elsewhere.post(reverse("login"), {"username": "fay", "password": PASSWORD})
+    assert elsewhere.post(reverse("mfa_verify"), {"code": "999999"}).status_code == 200
+
+
+def test_a_right_code_starts_the_count_again(settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    UserFactory(username="gus")
+    secret, _ = turn_on(sign_in("gus"))
+    client = sign_in("gus")
+    for _ in range(2):
+        client.post(reverse("mfa_verify"), {"code": "999999"})
+    assert client.post(reverse("mfa_verify"), {"code": code_for(secret)}).status_code == 302
+    client = sign_in("gus")
+    assert client.post(reverse("mfa_verify"), {"code": "999999"}).status_code == 200
+
+
+def test_the_session_key_changes_when_the_code_is_given():
+    UserFactory(username="hip")
+    secret, _ = turn_on(sign_in("hip"))
+    client = sign_in("hip")
+    before = client.session.session_key
+    client.post(reverse("mfa_verify"), {"code": code_for(secret)})
+    assert client.session.session_key != before
+    # The key seen before the code was given does not open a page.
+    stolen = Client()
+    stolen.cookies[django_settings.SESSION_COOKIE_NAME] = before
+    assert stolen.get(reverse("portfolio")).status_code == 302
+
+
+def test_finding7_no_new_authenticator_while_a_code_is_owed():
+    """Finding 7: with recovery codes and no confirmed TOTP, setting up a new authenticator
+    verified the session and replaced the recovery codes."""
+    user = UserFactory(username="ivy")
+    _, codes = turn_on(sign_in("ivy"))
+    TOTPDevice.objects.filter(user=user).delete()
+    client = sign_in("ivy")
+    page = client.get(reverse("mfa_setup"))
+    assert page.status_code == 302 and page["Location"].startswith(reverse("mfa_verify"))
+    key = default_key()
+    client.post(reverse("mfa_setup"), {"code": f"{TOTP(bytes.fromhex(key)).token():06d}"})
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert client.get(reverse("portfolio")).status_code == 302
+    assert StaticToken.objects.filter(device__user=user, token=codes[1]).exists()
+
+
+def test_a_device_set_up_elsewhere_is_asked_for_in_an_older_session():
+    UserFactory(username="jon")
+    older = sign_in("jon")
+    assert older.get(reverse("portfolio")).status_code == 200
+    turn_on(sign_in("jon"))
+    answer = older.get(reverse("portfolio"))
+    assert answer.status_code == 302
 
 
 def test_partners_can_be_required_to_set_up_a_second_factor(settings):

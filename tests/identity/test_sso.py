@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from assessments.identity.models import ExternalIdentity
+from assessments.identity.models import ExternalIdentity, SecurityEvent
 from assessments.models import Membership
 from tests.factories import FundFactory, MembershipFactory, UserFactory
 
@@ -123,13 +124,97 @@ def test_an_unverified_email_does_not_take_over_an_existing_account(sso):
     assert ExternalIdentity.objects.get(subject="attacker").user != owner
 
 
-def test_a_verified_email_links_the_existing_account(sso):
+def test_a_verified_email_links_the_existing_account_only_when_the_setting_allows(sso, settings):
     owner = UserFactory(username="gus", email="gus@firm.example")
     sso.claims = {"sub": "gus-at-idp", "email": "gus@firm.example", "email_verified": True}
     client = Client()
     sign_in_through(client, sso)
+    assert client.session["_auth_user_id"] != str(owner.pk)
+    get_user_model().objects.exclude(pk=owner.pk).delete()  # the account that sign-in made
+    settings.OIDC_LINK_BY_EMAIL = True
+    sso.claims["sub"] = "gus-at-idp-2"
+    client = Client()
+    sign_in_through(client, sso)
     assert client.session["_auth_user_id"] == str(owner.pk)
-    assert ExternalIdentity.objects.get(subject="gus-at-idp").user == owner
+    assert ExternalIdentity.objects.get(subject="gus-at-idp-2").user == owner
+    event = SecurityEvent.objects.get(kind="sso_email_link")
+    assert event.user == owner and "gus-at-idp-2" in event.detail
+
+
+@pytest.mark.parametrize("link_by_email", [False, True])
+def test_finding5_a_new_subject_with_a_superusers_email_gets_an_account_of_its_own(
+    sso, settings, link_by_email
+):
+    """Finding 5: a new subject with email=ROOT@example.com (verified) signed in as the
+    superuser and reached /admin/ with no code."""
+    settings.OIDC_LINK_BY_EMAIL = link_by_email
+    root = UserFactory(username="root", email="root@example.com", is_superuser=True, is_staff=True)
+    sso.claims = {"sub": "intruder", "email": "ROOT@example.com", "email_verified": True}
+    client = Client()
+    sign_in_through(client, sso)
+    assert client.session["_auth_user_id"] != str(root.pk)
+    assert client.get("/admin/").status_code == 302
+    assert ExternalIdentity.objects.get(subject="intruder").user != root
+
+
+def test_email_never_links_an_account_with_an_identity_or_a_second_factor(sso, settings):
+    settings.OIDC_LINK_BY_EMAIL = True
+    linked = UserFactory(username="hal", email="hal@firm.example")
+    ExternalIdentity.objects.create(user=linked, issuer=sso.issuer, subject="hal-1")
+    guarded = UserFactory(username="ida", email="ida@firm.example")
+    TOTPDevice.objects.create(user=guarded, name="phone", confirmed=True)
+    for sub, email, owner in (
+        ("hal-2", "hal@firm.example", linked),
+        ("ida-1", "ida@firm.example", guarded),
+    ):
+        sso.claims = {"sub": sub, "email": email, "email_verified": True}
+        client = Client()
+        sign_in_through(client, sso)
+        assert client.session["_auth_user_id"] != str(owner.pk)
+    assert not SecurityEvent.objects.filter(kind="sso_email_link").exists()
+
+
+def test_an_sso_sign_in_still_owes_the_users_second_factor(sso, settings):
+    user = UserFactory(username="jay", email="jay@firm.example")
+    ExternalIdentity.objects.create(user=user, issuer=sso.issuer, subject="jay-1")
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    sso.claims = {"sub": "jay-1", "amr": ["pwd", "mfa"]}
+    client = Client()
+    sign_in_through(client, sso)
+    assert client.session["_auth_user_id"] == str(user.pk)
+    owed = client.get(reverse("portfolio"))
+    assert owed.status_code == 302 and owed["Location"].startswith(reverse("mfa_verify"))
+    # Trusted, the provider's own multi-factor stands in for ours; without "mfa" it does not.
+    settings.OIDC_TRUST_IDP_MFA = True
+    trusted = Client()
+    sign_in_through(trusted, sso)
+    assert trusted.get(reverse("portfolio")).status_code == 200
+    sso.claims = {"sub": "jay-1", "amr": ["pwd"]}
+    single = Client()
+    sign_in_through(single, sso)
+    assert single.get(reverse("portfolio")).status_code == 302
+
+
+def test_a_partner_required_to_have_a_second_factor_sets_one_up_after_sso(sso, settings):
+    settings.MFA_REQUIRED_FOR_PARTNERS = True
+    sso.claims = {"sub": "kim-1", "preferred_username": "kim", "groups": ["moat-fund-one-partners"]}
+    client = Client()
+    sign_in_through(client, sso)
+    owed = client.get(reverse("portfolio"))
+    assert owed.status_code == 302 and owed["Location"].startswith(reverse("mfa_setup"))
+
+
+def test_userinfo_with_another_subject_is_ignored(sso):
+    sso.claims = {"sub": "lee-1", "preferred_username": "lee"}
+    sso.userinfo = {"sub": "someone-else", "groups": ["moat-fund-one-partners"]}
+    client = Client()
+    sign_in_through(client, sso)
+    user = get_user_model().objects.get(username="lee")
+    assert ExternalIdentity.objects.get(user=user).subject == "lee-1"
+    assert roles_of(user) == {}
+    sso.userinfo = {"sub": "lee-1", "groups": ["moat-fund-one-partners"]}
+    sign_in_through(Client(), sso)
+    assert roles_of(user) == {"Fund One": "partner"}
 
 
 @pytest.mark.parametrize(

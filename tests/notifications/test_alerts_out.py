@@ -69,7 +69,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    # The receiver is on loopback, which deliveries refuse unless the operator allows it.
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     r = Receiver()
     yield r
     r.close()
@@ -225,7 +227,8 @@ def test_a_receiver_that_keeps_failing_ends_failed_after_the_last_attempt(
     assert "502" in delivery.last_error
 
 
-def test_a_refused_connection_is_logged_as_an_attempt(world):
+def test_a_refused_connection_is_logged_as_an_attempt(world, settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     hook = Webhook.objects.create(fund=world["fund"], url="http://127.0.0.1:9/closed", secret="s")
     delivery = WebhookDelivery.objects.create(webhook=hook, payload={"alerts": []})
     assert webhooks.attempt(delivery.pk) is False

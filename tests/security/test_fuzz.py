@@ -17,6 +17,7 @@ example's accepted write cannot change what the next one sees.
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import os
 import re
 import sys
@@ -31,8 +32,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from assessments import forms as app_forms
-from assessments import imports, scoring
+from assessments import imports, outbound, scoring
 from assessments.exports import render as rendering
+from assessments.models import NOTE_MAX_CHARS
+from tests.factories import EvidenceFactory
 from tests.security.security_world import (
     ANON,
     FAST_HASHERS,
@@ -230,3 +233,105 @@ class KnownFindings(FuzzBase):
             for method in ("get", "post"):
                 with self.subTest(name=name, method=method):
                     self.send(reverse_row(name, self.world), PARTNER, method, params)
+
+
+# --- Note bombs: notes built to make a Markdown renderer recurse or go quadratic -----------
+
+BOMB_MARKERS = [
+    "1. ",
+    "[",
+    "![",
+    "<a ",
+    "> ",
+    "- ",
+    "*",
+    "_",
+    "`",
+    "[a](",
+    "<",
+    "&#",
+    "\\",
+    "[x]: ",
+    "    - ",
+    "**a",
+    "<!--",
+    "]",
+    "(",
+    "#",
+    "\n",
+    "a",
+]
+note_bombs = st.lists(st.sampled_from(BOMB_MARKERS), min_size=1, max_size=3).map(
+    lambda parts: ("".join(parts) * NOTE_MAX_CHARS)[:NOTE_MAX_CHARS]
+)
+
+
+class NoteBombs(FuzzBase):
+    @settings(
+        max_examples=EXAMPLES_PER_URL,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(note=note_bombs)
+    def test_a_note_bomb_takes_no_page_down(self, note):
+        EvidenceFactory(task=self.world.task, note=note)
+        client = self.world.client(PARTNER)
+        for name in ("company_detail", "review_queue"):
+            assert client.get(reverse_row(name, self.world)).status_code == 200, name
+
+
+# --- Addresses: internal ones in every notation a resolver accepts --------------------------
+
+INTERNAL_NETWORKS = [
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "0.0.0.0/8",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::1/128",
+    "fe80::/10",
+    "fc00::/7",
+    "ff00::/8",
+]
+
+
+@st.composite
+def internal_hosts(draw) -> str:
+    """A host part of a URL naming an internal address, as dotted quad, one number (decimal
+    or hex), octal quads, IPv4-mapped IPv6, or IPv6 in any compression."""
+    network = ipaddress.ip_network(draw(st.sampled_from(INTERNAL_NETWORKS)))
+    address = network[draw(st.integers(0, min(network.num_addresses - 1, 2**32)))]
+    if address.version == 6:
+        return f"[{address.compressed if draw(st.booleans()) else address.exploded}]"
+    number = int(address)
+    return draw(
+        st.sampled_from(
+            [
+                str(address),
+                str(number),
+                hex(number),
+                ".".join(f"0{int(part):o}" for part in str(address).split(".")),
+                f"[::ffff:{address}]",
+                f"[::ffff:{number >> 16:x}:{number & 0xFFFF:x}]",
+            ]
+        )
+    )
+
+
+@settings(max_examples=EXAMPLES_PER_URL * 20, deadline=None)
+@given(host=internal_hosts(), port=st.one_of(st.none(), st.integers(1, 65535)))
+def test_no_internal_address_passes_the_outgoing_check(host, port):
+    url = f"http://{host}{'' if port is None else f':{port}'}/hook"
+    try:
+        outbound.check(url)
+    except outbound.HostNotFound as wrong:
+        raise AssertionError(f"{url} was not judged: {wrong}") from wrong
+    except outbound.OutboundRefused:
+        pass
+    else:
+        raise AssertionError(f"{url} passed the check")
+    assert not app_forms.WebhookForm({"url": url}).is_valid()

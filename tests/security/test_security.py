@@ -25,7 +25,13 @@ from django.urls import reverse
 from assessments import demo, services
 from assessments.exports import csv as score_csv
 from assessments.models import Evidence, Membership, Role, RubricVersion
-from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory, UserFactory
+from tests.factories import (
+    CompanyFactory,
+    EvidenceFactory,
+    TaskFactory,
+    UserFactory,
+    make_rubric_owner,
+)
 from tests.security.hostile import PAYLOAD, assert_escaped, hostile_world_text
 from tests.security.security_world import (
     ANON,
@@ -462,8 +468,9 @@ def test_audit_trail_shows_the_funds_changes_newest_first_in_constant_queries(fa
 
 
 @pytest.mark.django_db
-def test_partner_drafts_and_activates_a_rubric_version(fast_passwords):
+def test_a_rubric_owner_drafts_and_activates_a_rubric_version(fast_passwords):
     world = build_world()
+    make_rubric_owner(world.users[PARTNER])
     client = world.client(PARTNER)
     page = client.get(reverse("rubric"))
     form = page.context["form"]

@@ -22,7 +22,7 @@ from assessments.models import (
     RubricVersion,
     Task,
 )
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_rubric_owner
 from tests.security.security_world import ASSOCIATE, FAST_HASHERS, PARTNER, VIEWER, build_world
 
 AUDITED = (Fund, Company, Task, Evidence, Membership, RubricVersion)
@@ -144,6 +144,7 @@ def test_every_write_path_through_the_app_leaves_a_history_row_with_its_author()
     )
     done(partner.post(reverse("fund_member_remove", args=[fund_id, newcomer.pk])))
     # Rubric: a draft, then activating it (which deactivates the old version).
+    make_rubric_owner(world.users[PARTNER])
     data = dict(partner.get(reverse("rubric")).context["form"].initial, name="Heavier")
     done(partner.post(reverse("rubric"), data))
     done(

@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
+from assessments import notes
+from assessments.models import Evidence
 from assessments.notes import first_line, render_note
 from tests.factories import EvidenceFactory, MembershipFactory, TaskFactory
 
@@ -98,3 +100,60 @@ def test_hostile_notes_are_inert_on_the_company_page_and_in_chart_json(client):
     ).group(1)
     hovers = " ".join(" ".join(t["hovertext"]) for t in json.loads(waterfall)["data"])
     assert "<img" not in hovers and "&lt;img" in hovers
+
+
+# --- Rendered once, when saved, and never taking a page down --------------------------------
+
+NOTE_BOMBS = {
+    "nested_lists": "1. " * 6666,
+    "unclosed_links": "[" * 20000,
+    "unclosed_images": "![" * 10000,
+    "unclosed_tags": "<a " * 6666,
+}
+
+
+@pytest.mark.django_db
+def test_a_note_is_rendered_when_saved_and_again_when_edited():
+    evidence = EvidenceFactory(note="**Bank** pilot")
+    assert evidence.note_html == "<p><strong>Bank</strong> pilot</p>"
+    evidence.note = "*Two* banks"
+    evidence.save(update_fields=["note"])
+    evidence.refresh_from_db()
+    assert evidence.note_html == "<p><em>Two</em> banks</p>"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bomb", NOTE_BOMBS, ids=list(NOTE_BOMBS))
+def test_finding2_a_note_bomb_leaves_the_company_page_and_review_queue_up(client, bomb):
+    """Finding 2: one such note made the company page and every partner's review queue
+    answer 500 (or run for minutes), the note's own delete button with them."""
+    partner = MembershipFactory(role="partner")
+    task = TaskFactory(company__fund=partner.fund)
+    evidence = EvidenceFactory(task=task, note=NOTE_BOMBS[bomb], source="bomb")
+    client.force_login(partner.user)
+    page = client.get(reverse("company_detail", args=[task.company_id]))
+    assert page.status_code == 200
+    assert reverse("evidence_delete", args=[evidence.pk]) in page.content.decode()
+    assert client.get(reverse("review_queue")).status_code == 200
+    assert client.get(reverse("review_queue"), {"page": 1}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_note_that_cannot_be_rendered_is_shown_as_plain_text(client, monkeypatch):
+    partner = MembershipFactory(role="partner")
+    task = TaskFactory(company__fund=partner.fund)
+
+    def broken(text):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(notes._MARKDOWN, "render", broken)
+    saved = EvidenceFactory(task=task, note="Saved <b>while</b> broken")
+    assert saved.note_html == "<p>Saved &lt;b&gt;while&lt;/b&gt; broken</p>"
+    # A row written without save() (an old bulk path) is rendered on the page: same fallback.
+    unsaved = EvidenceFactory(task=task, note="Never *rendered*")
+    Evidence.objects.filter(pk=unsaved.pk).update(note_html="")
+    client.force_login(partner.user)
+    for url in (reverse("company_detail", args=[task.company_id]), reverse("review_queue")):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Never *rendered*" in page.content.decode()

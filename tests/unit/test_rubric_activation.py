@@ -18,7 +18,13 @@ from assessments.models import (
 )
 from assessments.selectors import map as map_selectors
 from assessments.selectors import rubric as rubric_selectors
-from tests.factories import CompanyFactory, FundFactory, MembershipFactory, TaskFactory
+from tests.factories import (
+    CompanyFactory,
+    FundFactory,
+    MembershipFactory,
+    TaskFactory,
+    make_rubric_owner,
+)
 
 pytestmark = pytest.mark.django_db
 TODAY = selectors.today()
@@ -42,7 +48,7 @@ def portfolio():
     """A partner, two companies with two tasks each, notes over 18 months, and a history
     recorded under version 1 at two past dates and today."""
     fund = FundFactory()
-    partner = MembershipFactory(fund=fund, role="partner").user
+    partner = make_rubric_owner(MembershipFactory(fund=fund, role="partner").user)
     tasks = []
     for c in range(2):
         company = CompanyFactory(fund=fund, name=f"Company {c}")

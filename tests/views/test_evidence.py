@@ -185,6 +185,28 @@ def test_associate_cannot_delete_a_task_or_company_with_verified_evidence(
     assert not Company.objects.filter(pk=task.company_id).exists()
 
 
+def test_finding4_an_associate_cannot_delete_a_note_a_partner_verified(
+    client, associate, partner, task
+):
+    """Finding 4: the associate deleted the verified note itself, then the emptied task."""
+    verified = services.evidence_verify(evidence=note(task, associate.user), partner=partner.user)
+    own = note(task, associate.user, note="Still mine to delete")
+    client.force_login(associate.user)
+    page = client.get(reverse("company_detail", args=[task.company_id])).content.decode()
+    assert reverse("evidence_delete", args=[verified.pk]) not in page
+    assert reverse("evidence_delete", args=[own.pk]) in page
+    refused = client.post(reverse("evidence_delete", args=[verified.pk]), **HTMX)
+    assert refused.status_code == 403
+    assert Evidence.objects.filter(pk=verified.pk).exists()
+    with pytest.raises(services.VerifiedEvidenceError):
+        services.evidence_delete(evidence=verified, user=associate.user)
+    assert client.post(reverse("evidence_delete", args=[own.pk]), **HTMX).status_code == 200
+    assert client.post(reverse("task_delete", args=[task.pk])).status_code == 403
+    client.force_login(partner.user)
+    assert client.post(reverse("evidence_delete", args=[verified.pk]), **HTMX).status_code == 200
+    assert not Evidence.objects.filter(pk=verified.pk).exists()
+
+
 def test_associate_still_deletes_what_nobody_verified(client, associate, task):
     note(task, associate.user)
     client.force_login(associate.user)

@@ -24,6 +24,7 @@ from tests.factories import (
     MembershipFactory,
     TaskFactory,
     UserFactory,
+    make_rubric_owner,
 )
 
 AS_OF = date(2026, 6, 30)
@@ -479,7 +480,7 @@ def test_a_rubric_change_since_the_movement_date_is_said_once(committee_fund, mo
     v1 = selectors.active_rubric_version()
     draft = RubricVersion.objects.create(number=2, name="Heavier lock", factor_weights={
         **v1.factor_weights, "system_access": 2.0})  # fmt: skip
-    services.rubric_activate(version=draft, user=partner)
+    services.rubric_activate(version=draft, user=make_rubric_owner(partner))
     monkeypatch.setattr(icpack, "_map", lambda *args: "")
     monkeypatch.setattr(icpack, "_waterfall", lambda *args: "")
     pack, _ = icpack.request_build(fund=fund, user=partner, as_of=AS_OF, since=SINCE)

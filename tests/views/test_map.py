@@ -16,6 +16,7 @@ from tests.factories import (
     MembershipFactory,
     TaskFactory,
     UserFactory,
+    make_rubric_owner,
 )
 
 pytestmark = pytest.mark.django_db
@@ -58,22 +59,23 @@ def test_map_page_query_count_does_not_grow_with_the_portfolio(
     build_portfolio(partner.fund, count)
     client.force_login(partner.user)
     url = reverse("home")
-    # session, user, rubric, memberships, companies, filter options (3), and the
-    # navigation badge's unread alerts (a partner's)
-    with django_assert_num_queries(9):
+    # session, user, whether a second factor is owed (decided on every request), rubric,
+    # memberships, companies, filter options (3), and the navigation badge's unread alerts
+    # (a partner's)
+    with django_assert_num_queries(10):
         assert client.get(url).status_code == 200
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert client.get(url, {"sector": "Legal"}, **HTMX).status_code == 200
     # a past date and a trail: tasks' weights (read once), one scoring statement for the
     # map's date, one for the trail's start (the evidence held then, scored then and aged to
     # the map's date in the same scan), and the versions' audit trail (which rubric was in
     # force then)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(
             url, {"as_of": "2026-01-15", "since": "2025-07-01", "per": "company"}, **HTMX
         )
         assert response.status_code == 200
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert client.get(url, {"as_of": "2026-01-15", "per": "task"}, **HTMX).status_code == 200
 
 
@@ -538,7 +540,7 @@ def test_a_trail_across_a_rubric_change_says_both_ends_are_under_todays(client, 
     draft = RubricVersion.objects.create(
         number=2, name="Heavier lock", factor_weights={**v1.factor_weights, "system_access": 2.0}
     )
-    services.rubric_activate(version=draft, user=partner.user)
+    services.rubric_activate(version=draft, user=make_rubric_owner(partner.user))
     client.force_login(partner.user)
     html = client.get(reverse("home"), {"since": SINCE.isoformat()}, **HTMX).content.decode()
     note = html.split('id="trail-rubric">')[1].split("</span>")[0]

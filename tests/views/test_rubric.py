@@ -5,11 +5,18 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from assessments import recompute, selectors, services
 from assessments.models import ActivationState, CompanySnapshot, RubricVersion, TaskSnapshot
-from tests.factories import CompanyFactory, MembershipFactory, TaskFactory
+from tests.factories import (
+    CompanyFactory,
+    FundFactory,
+    MembershipFactory,
+    TaskFactory,
+    make_rubric_owner,
+)
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -47,7 +54,7 @@ def company(partner):
 
 @pytest.fixture
 def signed_in(client, partner):
-    client.force_login(partner.user)
+    client.force_login(make_rubric_owner(partner.user))
     return client
 
 
@@ -305,3 +312,27 @@ def test_why_it_moved_counts_only_the_notes_that_count(partner, company):
     move = rubric_selectors.company_insight(company).movement
     assert move.end.x == pytest.approx(company.x) and move.end.y == pytest.approx(company.y)
     assert move.end.evidence_count == company.evidence_count == 3
+
+
+def test_finding8_a_partner_of_one_fund_cannot_rewrite_the_firms_rubric(client, partner, company):
+    """Finding 8: a fund's partner set a quadrant label "SELL NOW" and boundary 120, and moved
+    every other fund's scores."""
+    FundFactory(name="Another fund")
+    client.force_login(partner.user)
+    page = client.get(reverse("rubric"))
+    data = dict(page.context["form"].initial, name="Takeover", label_untrainable="SELL NOW")
+    assert client.post(reverse("rubric"), data).status_code == 403
+    draft = RubricVersion.objects.create(number=2, name="Takeover", boundary_at_epoch=120)
+    assert (
+        client.post(reverse("rubric_activate", args=[draft.pk]), {"confirm": "yes"}).status_code
+        == 403
+    )
+    with pytest.raises(PermissionDenied):
+        services.rubric_activate(version=draft, user=partner.user)
+    assert RubricVersion.objects.get(is_active=True).number == 1
+    # A superuser names a rubric owner; the owner's activation page says which funds move.
+    owner = make_rubric_owner(partner.user)
+    client.force_login(owner)
+    confirm = client.get(reverse("rubric_activate", args=[draft.pk])).content.decode()
+    assert 'id="funds-moved"' in confirm and "Another fund" in confirm
+    assert partner.fund.name in confirm
