@@ -110,8 +110,12 @@ def _on_user_saved(sender, instance, created, **kwargs) -> None:
         tokens_revoke_all(user=instance, reason="the account was deactivated")
 
 
-def _on_membership_deleted(sender, instance, **kwargs) -> None:
-    user = get_user_model().objects.filter(pk=instance.user_id).first()
+def _on_membership_deleted(sender, instance, origin=None, **kwargs) -> None:
+    User = get_user_model()
+    # The user's own deletion takes their tokens with it (and must not gain an audit row).
+    if isinstance(origin, User) or getattr(origin, "model", None) is User:
+        return
+    user = User.objects.filter(pk=instance.user_id).first()
     if user is None or user.is_superuser:
         return
     if not Membership.objects.filter(user=user).exists():

@@ -90,6 +90,13 @@ def test_finding6_roles_are_read_on_every_call_and_the_last_fund_left_revokes():
     assert api_get(key).status_code == 401
 
 
+def test_deleting_a_user_with_tokens_and_funds_deletes_cleanly():
+    member = MembershipFactory(role="viewer")
+    tokens.token_create(user=member.user, name="CRM", scope="read")
+    member.user.delete()
+    assert not ApiToken.objects.exists() and not SecurityEvent.objects.exists()
+
+
 def test_finding6_minting_a_token_asks_for_the_password_again():
     MembershipFactory(role="viewer", user=UserFactory(username="quin"))
     client = sign_in("quin")
