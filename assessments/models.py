@@ -170,10 +170,16 @@ class Company(ScoreFields):
         blank=True, validators=[FREE_TEXT, MaxLengthValidator(DESCRIPTION_MAX_CHARS)]
     )
     # Optimistic lock: an edit names the version it started from.
+    # The whole truth behind the mean position (scoring.value_shares), written with the
+    # scores by every recompute and as derived as they are; None for a company without tasks.
+    value_absorbed = models.FloatField(null=True, blank=True)
+    value_absorbed_1y = models.FloatField(null=True, blank=True)
+    value_absorbed_2y = models.FloatField(null=True, blank=True)
+    value_unscored = models.FloatField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=list(SCORE_FIELDS))
+    history = HistoricalRecords(excluded_fields=[*SCORE_FIELDS, *scoring.VALUE_SHARE_FIELDS])
 
     class Meta:
         ordering = ["name"]
@@ -201,6 +207,11 @@ class Company(ScoreFields):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def value_shares(self) -> scoring.ValueShares | None:
+        """The stored shares of its value absorbed and unscored (None without tasks)."""
+        return scoring.ValueShares.stored([getattr(self, f) for f in scoring.VALUE_SHARE_FIELDS])
 
 
 class Task(ScoreFields):

@@ -110,9 +110,8 @@ def rescore_companies(
         task_ids if company_ids is not None else None, as_of, rubric
     )
     unscored = scoring.Score.unscored()
-    company_results = scoring_sql.company_scores(
-        [(tid, cid, weight) for tid, cid, weight, *_ in task_rows], task_scores, as_of, rubric
-    )
+    weights = [(tid, cid, weight) for tid, cid, weight, *_ in task_rows]
+    company_results = scoring_sql.company_scores(weights, task_scores, as_of, rubric)
     # Read before the writes below: alerts compare the new scores with these.
     companies = list(
         Company.objects.filter(pk__in=list(company_results)).values_list(
@@ -123,8 +122,10 @@ def rescore_companies(
     task_values = {
         tid: _score_values(task_scores.get(tid, unscored), as_of, now) for tid in task_ids
     }
+    shares = scoring_sql.company_value_shares(weights, task_scores, as_of, rubric)
     company_values = {
-        cid: _score_values(score, as_of, now) for cid, score in company_results.items()
+        cid: {**_score_values(score, as_of, now), **shares[cid].as_dict()}
+        for cid, score in company_results.items()
     }
     with transaction.atomic():
         staged = connection.vendor == "postgresql" and len(task_rows) > BULK_WRITE_THRESHOLD
@@ -172,8 +173,11 @@ _STAGE_COLUMNS = (
     "id bigint, owner bigint, version integer, x double precision, y double precision, "
     "confidence double precision, quadrant text, margin double precision, "
     "runway_years double precision, evidence_count integer, scored_as_of date, "
-    "scored_at timestamptz"
+    "scored_at timestamptz, "
+    + ", ".join(f"{name} double precision" for name in scoring.VALUE_SHARE_FIELDS)
 )
+# A company's stored fields: its scores and the shares of its value (tasks have no shares).
+COMPANY_FIELDS = (*SCORE_FIELDS, *scoring.VALUE_SHARE_FIELDS)
 
 
 def _stage_scores(task_rows, task_values, company_values) -> None:
@@ -189,7 +193,7 @@ def _stage_scores(task_rows, task_values, company_values) -> None:
             cursor.execute(f"CREATE TEMPORARY TABLE {stage} ({_STAGE_COLUMNS}) ON COMMIT DROP")
             with cursor.copy(f"COPY {stage} FROM STDIN") as copy:
                 for pk, owner, version, values in rows:
-                    copy.write_row((pk, owner, version, *(values[f] for f in SCORE_FIELDS)))
+                    copy.write_row((pk, owner, version, *(values.get(f) for f in COMPANY_FIELDS)))
 
 
 def _unstage_companies(company_ids) -> None:
@@ -207,8 +211,8 @@ def _lock_in_id_order(cursor, model, stage: str) -> None:
     )
 
 
-def _score_assignments() -> str:
-    return ", ".join(f"{name} = s.{name}" for name in SCORE_FIELDS)
+def _score_assignments(fields=SCORE_FIELDS) -> str:
+    return ", ".join(f"{name} = s.{name}" for name in fields)
 
 
 def _write_task_scores(task_rows, task_values, staged: bool) -> set[int]:
@@ -238,7 +242,7 @@ def _write_company_scores(company_values, staged: bool) -> None:
         with connection.cursor() as cursor:
             _lock_in_id_order(cursor, Company, "company_score_stage")
             cursor.execute(
-                f"UPDATE {Company._meta.db_table} AS t SET {_score_assignments()} "
+                f"UPDATE {Company._meta.db_table} AS t SET {_score_assignments(COMPANY_FIELDS)} "
                 "FROM company_score_stage s WHERE t.id = s.id"
             )
         return
@@ -248,7 +252,7 @@ def _write_company_scores(company_values, staged: bool) -> None:
         for name, value in values.items():
             setattr(company, name, value)
         objs.append(company)
-    Company.objects.bulk_update(objs, list(SCORE_FIELDS), batch_size=1000)
+    Company.objects.bulk_update(objs, list(COMPANY_FIELDS), batch_size=1000)
 
 
 def _write_snapshots(version, as_of, task_values, company_values, staged: bool) -> None:
@@ -429,6 +433,7 @@ def rescore_company_after_commit(company_id: int) -> None:
         margin=None,
         runway_years=None,
         evidence_count=0,
+        **dict.fromkeys(scoring.VALUE_SHARE_FIELDS),
     )
 
 

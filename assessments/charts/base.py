@@ -96,6 +96,55 @@ def runway_text(score: scoring.Score) -> str:
     return "absorbed" if score.runway_years <= 0 else f"{score.runway_years:.1f} y"
 
 
+# Shares a person says in words rather than as a percentage (by the rounded percentage).
+SHARE_WORDS = {25: "a quarter", 33: "a third", 50: "half", 67: "two thirds", 75: "three quarters"}
+
+
+def share_text(share: float) -> str:
+    """A share of value as a person says it: "a third", "half", "31 %", "all"."""
+    percent = round(share * 100)
+    if share >= 1:
+        return "all"
+    if percent >= 100:
+        return "over 99 %"
+    if percent == 0 and share > 0:
+        return "under 1 %"
+    return SHARE_WORDS.get(percent, f"{percent} %")
+
+
+def value_words(shares: scoring.ValueShares | None) -> str:
+    """The whole truth behind a company's mean position, in plain words: "31 % of value
+    absorbed today · 45 % within a year · a third has no evidence". A horizon that adds
+    nothing to the one before is left out; empty for a company without tasks."""
+    if shares is None:
+        return ""
+    said: list[str] = []
+    shown = share_text(0.0)
+    for share, when in (
+        (shares.absorbed, "today"),
+        (shares.absorbed_1y, "within a year"),
+        (shares.absorbed_2y, "within two years"),
+    ):
+        if share > 0 and share_text(share) != shown:
+            shown = share_text(share)
+            said.append(f"{shown} {'' if said else 'of value absorbed '}{when}")
+    if not said:
+        said.append("no value absorbed within two years")
+    if shares.unscored >= 1:
+        said.append("none of it has evidence yet")
+    elif shares.unscored > 0:
+        said.append(f"{share_text(shares.unscored)} has no evidence")
+    return " · ".join(said)
+
+
+def unscored_words(shares: scoring.ValueShares | None) -> str:
+    """What the mean position leaves out, said beside the runway: "a third of its value has
+    no evidence" (empty when every task has some)."""
+    if shares is None or shares.unscored <= 0:
+        return ""
+    return f"{share_text(shares.unscored)} of its value has no evidence"
+
+
 def money(value: float | None) -> str:
     """USD in short form: $12.5M, $800k."""
     if not value:
@@ -136,6 +185,11 @@ def plot_point(row, rubric: scoring.Rubric, *, per_task: bool, by_quadrant: bool
     label = f"{row.company} · {row.name}" if per_task else row.name
     # Only a map with trails says why each point moved: without them the figure is no larger.
     moved = () if row.movement is None else (_capitalised(moves.move_line(row.movement)),)
+    # A company whose mean hides value absorbed within two years, or unevidenced, says so.
+    shares = getattr(row, "shares", None)
+    truth = ""
+    if shares is not None and (shares.absorbed_2y > 0 or shares.unscored > 0):
+        truth = f" · {value_words(shares)}"
     return PlotPoint(
         key=row.id,
         company_id=row.company_id,
@@ -152,7 +206,7 @@ def plot_point(row, rubric: scoring.Rubric, *, per_task: bool, by_quadrant: bool
             row.sector or "No sector",
             row.stage or "No stage",
             rubric.label(score.quadrant),
-            runway_text(score),
+            runway_text(score) + truth,
             str(score.evidence_count),
             *moved,
         ),

@@ -18,15 +18,16 @@ def funds(user):
 
 def companies(
     user, *, fund: int | None, status: str, quadrant: str, sector: str, as_of: date | None
-) -> list[tuple[Company, scoring.Score]]:
-    """Companies with their scores today or as of a date, filtered; ordered by name."""
+) -> list[tuple[Company, scoring.Score, scoring.ValueShares | None]]:
+    """Companies with their scores and shares of value absorbed today or as of a date,
+    filtered; ordered by name."""
     visible = access.scoped(Company.objects.filter(**({"fund_id": fund} if fund else {})), user)
     if not visible.exists():
         # portfolio() as of a date cannot compile its task filter for no company at all.
         return []
     rows = portfolio(user, fund_id=fund, as_of=as_of)
     return [
-        (row.company, row.score)
+        (row.company, row.score, row.shares)
         for row in sorted(rows, key=lambda row: (row.company.name, row.company.pk))
         if (not status or row.company.status == status)
         and (not quadrant or row.score.quadrant == quadrant)
@@ -34,13 +35,16 @@ def companies(
     ]
 
 
-def company_score(user, company: Company, as_of: date | None) -> scoring.Score:
+def company_score(
+    user, company: Company, as_of: date | None
+) -> tuple[scoring.Score, scoring.ValueShares | None]:
+    """The company's score and shares of value absorbed, stored today or as of a date."""
     if as_of is None or as_of == today():
-        return stored_score(company)
+        return stored_score(company), company.value_shares
     row = next(
         r for r in portfolio(user, fund_id=company.fund_id, as_of=as_of) if r.company == company
     )
-    return row.score
+    return row.score, row.shares
 
 
 def tasks(user, *, fund: int | None, company: int | None):

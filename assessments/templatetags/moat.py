@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from .. import notes, scoring
-from ..charts import memo
+from ..charts import base, memo
 from ..exports import render as rendering
 
 register = template.Library()
@@ -34,6 +34,33 @@ def runway(score) -> str:
     if score is None or score.runway_years is None:
         return "–"
     return "absorbed" if score.runway_years <= 0 else f"{score.runway_years:.1f} y"
+
+
+@register.filter
+def value_words(shares) -> str:
+    """A company's shares of value absorbed and unscored in plain words (charts.base)."""
+    return base.value_words(shares)
+
+
+@register.filter
+def unscored_words(shares) -> str:
+    """ "a third of its value has no evidence", or nothing when every task has evidence."""
+    return base.unscored_words(shares)
+
+
+@register.filter
+def share(value) -> str:
+    """A share of value as a percentage ("31 %"), an en dash when there is none."""
+    return "–" if value is None else f"{round(value * 100)} %"
+
+
+@register.filter
+def absorbed_shares(shares) -> str:
+    """A table cell: the share absorbed now, within a year and within two ("0 % · 50 % ·
+    50 %"), an en dash for a company without tasks or a task."""
+    if shares is None:
+        return "–"
+    return " · ".join(share(v) for v in (shares.absorbed, shares.absorbed_1y, shares.absorbed_2y))
 
 
 @register.filter
