@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,16 +25,123 @@ from django.utils import timezone
 from . import scoring
 from .models import (
     Alert,
+    AlertCause,
     AlertEmail,
     AlertEvent,
+    AlertKind,
     AlertPreference,
     Company,
+    Evidence,
     Membership,
     Webhook,
     WebhookDelivery,
 )
 
 logger = logging.getLogger(__name__)
+
+
+# --- Why it moved, who moved it, and bursts of edits ---------------------------------------
+
+Subject = tuple[int, int | None]  # (company id, task id); None for the company itself
+State = tuple[str, float | None, float | None]  # quadrant, margin, runway before a change
+
+CHANGE_WORDS = {"+": "a new note", "~": "an edited note", "-": "a deleted note"}
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What moved a score and who: said in the alert's text, e-mail, digest and payload."""
+
+    kind: str  # AlertCause
+    by_id: int | None = None
+    by_name: str = ""
+    detail: str = ""  # "a new note", "version 3"
+
+    def words(self) -> str:
+        """ "a new note by alice", "rubric activation (version 3) by bob", "decay of its
+        evidence (daily re-score)", "the boundary's rise (daily re-score)"."""
+        by = f" by {self.by_name}" if self.by_name else ""
+        if self.kind == AlertCause.EVIDENCE:
+            return f"{self.detail or 'a change to its evidence'}{by}"
+        if self.kind == AlertCause.RUBRIC:
+            return f"rubric activation ({self.detail}){by}"
+        if self.kind == AlertCause.DECAY:
+            return "decay of its evidence (daily re-score)"
+        return "the boundary's rise (daily re-score)"
+
+    def payload(self) -> dict:
+        return {"kind": self.kind, "by": self.by_name or None, "detail": self.words()}
+
+
+def rubric_cause(version) -> Cause:
+    """The activation of a version, by the partner who activated it (its audit trail)."""
+    record = (
+        version.history.filter(is_active=True)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    user = record.history_user if record else None
+    return Cause(
+        AlertCause.RUBRIC,
+        user.pk if user else None,
+        user.get_username() if user else "",
+        f"version {version.number}",
+    )
+
+
+def time_cause(alert_kind: str) -> Cause:
+    """A re-score nobody asked for (the daily one): a quadrant moves only when its evidence
+    ages, while runway and the boundary move mostly because the boundary rises."""
+    if alert_kind == AlertKind.QUADRANT_CHANGE:
+        return Cause(AlertCause.DECAY)
+    return Cause(AlertCause.BOUNDARY)
+
+
+def evidence_causes(task_ids) -> dict[int, tuple]:
+    """Per task, the latest change to its evidence: (when, Cause). One query, only run when
+    a re-score has alerts to explain."""
+    latest: dict[int, tuple] = {}
+    records = (
+        Evidence.history.filter(task_id__in=list(task_ids))
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+    )
+    for record in records[:500]:
+        if record.task_id in latest:
+            continue
+        user = record.history_user
+        latest[record.task_id] = (
+            record.history_date,
+            Cause(
+                AlertCause.EVIDENCE,
+                user.pk if user else None,
+                user.get_username() if user else "",
+                CHANGE_WORDS.get(record.history_type, ""),
+            ),
+        )
+    return latest
+
+
+def states_before_burst(company_ids) -> tuple[dict[Subject, State], dict[tuple, int]]:
+    """The state each subject was in before the burst of edits it is in, and the alerts
+    raised during the burst, by (company, task, kind, to_state): those whose event is not
+    sent yet (dispatch waits until they are ALERT_SETTLE_SECONDS old). A re-score compares
+    with these states, not with the last one, and replaces the burst's alerts that it does
+    not raise again: a move undone within the burst raises nothing."""
+    pending = Alert.objects.filter(
+        company_id__in=list(company_ids), event__dispatched_at__isnull=True
+    ).values_list("id", "company_id", "task_id", "kind", "to_state", "event__previous")
+    states: dict[Subject, State] = {}
+    alerts = {}
+    for alert_id, company_id, task_id, kind, to_state, previous in pending:
+        alerts[(company_id, task_id, kind, to_state)] = alert_id
+        states[(company_id, task_id)] = (
+            previous["quadrant"],
+            previous["margin"],
+            previous["runway_years"],
+        )
+    return states, alerts
 
 
 def _values(quadrant, margin, runway, score: scoring.Score | None = None) -> dict:
@@ -43,13 +151,17 @@ def _values(quadrant, margin, runway, score: scoring.Score | None = None) -> dic
     return values
 
 
-def record(new_alerts, task_rows, task_scores, company_rows, company_results) -> list[int]:
+def record(
+    new_alerts,
+    before: dict[Subject, State],
+    after: dict[Subject, scoring.Score],
+    causes: dict[tuple, Cause],
+) -> list[int]:
     """Give each alert just written (not one a repeated re-score raised again) its event,
-    with the previous and new quadrant, margin and runway; dispatch after commit."""
+    with the quadrant, margin and runway before the change (before its burst of edits)
+    and after it, and its cause; dispatch after commit."""
     if not new_alerts:
         return []
-    before_task = {row[0]: row[4:7] for row in task_rows}
-    before_company = {row[0]: row[1:4] for row in company_rows}
     keys = {(a.company_id, a.task_id, a.kind, a.as_of, a.to_state) for a in new_alerts}
     written = Alert.objects.filter(
         company_id__in={a.company_id for a in new_alerts},
@@ -60,21 +172,17 @@ def record(new_alerts, task_rows, task_scores, company_rows, company_results) ->
     for alert in written:
         if (alert.company_id, alert.task_id, alert.kind, alert.as_of, alert.to_state) not in keys:
             continue
-        if alert.task_id is not None:
-            before, after = before_task.get(alert.task_id), task_scores.get(alert.task_id)
-        else:
-            before, after = (
-                before_company.get(alert.company_id),
-                company_results.get(alert.company_id),
-            )
-        if before is None or after is None:
+        subject = (alert.company_id, alert.task_id)
+        was, now = before.get(subject), after.get(subject)
+        if was is None or now is None:
             continue
+        cause = causes.get((*subject, alert.kind, alert.to_state))
+        current = _values(now.quadrant, now.margin, now.runway_years, now)
+        if cause is not None:
+            current["cause"] = cause.payload()
         events.append(
             AlertEvent(
-                alert=alert,
-                fund_id=alert.company.fund_id,
-                previous=_values(*before),
-                current=_values(after.quadrant, after.margin, after.runway_years, after),
+                alert=alert, fund_id=alert.company.fund_id, previous=_values(*was), current=current
             )
         )
     AlertEvent.objects.bulk_create(events, ignore_conflicts=True)
@@ -88,7 +196,13 @@ def enqueue_dispatch() -> None:
     from . import tasks as jobs
 
     try:
-        jobs.dispatch_alert_events.delay()
+        if settings.ALERT_SETTLE_SECONDS and not getattr(
+            jobs.dispatch_alert_events.app.conf, "task_always_eager", False
+        ):
+            # Sent once the burst has settled (beat's sweep sends it too).
+            jobs.dispatch_alert_events.apply_async(countdown=settings.ALERT_SETTLE_SECONDS + 1)
+        else:
+            jobs.dispatch_alert_events.delay()
     except Exception:
         if getattr(jobs.dispatch_alert_events.app.conf, "task_always_eager", False):
             raise
@@ -102,6 +216,7 @@ def event_payload(event: AlertEvent) -> dict:
         "id": alert.pk,
         "kind": alert.kind,
         "message": alert.message,
+        "cause": event.current.get("cause"),
         "as_of": alert.as_of.isoformat(),
         "created_at": alert.created_at.isoformat(),
         "fund": {"id": company.fund_id, "name": company.fund.name},
@@ -124,6 +239,10 @@ def dispatch(limit: int = 1000) -> list[int]:
             AlertEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("alert__company__fund", "alert__task")
             .filter(dispatched_at__isnull=True)
+            # A burst of edits settles first: its alerts may still be replaced or undone.
+            .filter(
+                created_at__lte=timezone.now() - timedelta(seconds=settings.ALERT_SETTLE_SECONDS)
+            )
             .order_by("id")[:limit]
         )
         if not pending:

@@ -443,12 +443,15 @@ class RubricVersion(models.Model):
     activation_done = models.PositiveIntegerField(default=0)
     activation_total = models.PositiveIntegerField(default=0)
     activation_error = models.TextField(blank=True)
+    # How many scores its last activation's re-score moved: {"tasks": n, "companies": m}.
+    activation_moved = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords(
         excluded_fields=[
             "activation_state",
             "activation_done",
             "activation_total",
             "activation_error",
+            "activation_moved",
         ]
     )
 
@@ -576,6 +579,16 @@ class AlertKind(models.TextChoices):
     SHORT_RUNWAY = "short_runway", "Runway under a year"
 
 
+class AlertCause(models.TextChoices):
+    """What made the score move: a person's change to the evidence or the rubric, or time
+    (old evidence decaying, the boundary rising) on the daily re-score."""
+
+    EVIDENCE = "evidence", "Evidence"
+    RUBRIC = "rubric", "Rubric activation"
+    DECAY = "decay", "Decay"
+    BOUNDARY = "boundary", "The boundary"
+
+
 class Alert(models.Model):
     """Something a recompute noticed that a partner should look at."""
 
@@ -592,6 +605,16 @@ class Alert(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     read_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Why it moved and who moved it (nobody for decay and the boundary); the message says
+    # both in words.
+    cause = models.CharField(max_length=20, choices=AlertCause.choices, blank=True, default="")
+    caused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:

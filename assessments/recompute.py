@@ -26,6 +26,7 @@ from .models import (
     SCORE_VALUES,
     ActivationState,
     Alert,
+    AlertCause,
     AlertKind,
     Company,
     CompanySnapshot,
@@ -81,14 +82,21 @@ def task_inputs_changed(*, task_id: int) -> None:
 
 
 def rescore_companies(
-    *, company_ids: Iterable[int] | None = None, as_of: date | None = None
+    *,
+    company_ids: Iterable[int] | None = None,
+    as_of: date | None = None,
+    cause: alerting.Cause | None = None,
+    moved: dict | None = None,
 ) -> int:
     """Re-score companies and all their tasks from scratch; None means every company.
 
     Writes current scores (when as_of is today), a snapshot of every task and
     company as of that date, and alerts for quadrant changes, boundary crossings
-    and runway under a year. Idempotent: running it twice, or concurrently,
-    leaves the same rows. Returns the number of tasks scored.
+    and runway under a year, each naming its cause: ``cause`` when the caller knows it
+    (a rubric activation), else the latest change to the evidence (companies named) or
+    time (the daily re-score of everything). Idempotent: running it twice, or
+    concurrently, leaves the same rows. Returns the number of tasks scored; ``moved``,
+    when given, receives how many task and company scores moved.
     """
     as_of = as_of or selectors.today()
     is_current = as_of >= selectors.today()
@@ -146,7 +154,12 @@ def rescore_companies(
             _write_company_scores(company_values, staged)
             # Alerts compare with the stored current scores, so only a current recompute has any.
             companies = [row for row in companies if row[0] in company_results]
-            _write_alerts(task_rows, task_scores, companies, company_results, as_of, rubric)
+            if moved is not None:
+                moved["tasks"] = _moved(task_rows, task_scores, 4)
+                moved["companies"] = _moved(companies, company_results, 1)
+            if cause is None and company_ids is None:
+                cause = TIME
+            _write_alerts(task_rows, task_scores, companies, company_results, as_of, rubric, cause)
         _write_snapshots(version, as_of, task_values, company_values, staged)
     return len(task_rows)
 
@@ -305,6 +318,24 @@ def _snapshot_values(values: dict) -> dict:
     return {name: values[name] for name in SCORE_VALUES}
 
 
+# The daily re-score's cause: time (decay or the boundary, by the kind of alert).
+TIME = object()
+
+
+def _moved(rows, results, first: int) -> int:
+    """How many of the rows' stored scores moved as a person sees them: another quadrant,
+    or a margin that reads differently (one decimal)."""
+    unscored = scoring.Score.unscored()
+    count = 0
+    for row in rows:
+        quadrant, margin = row[first], row[first + 1]
+        after = results.get(row[0], unscored)
+        shown = None if after.margin is None else round(after.margin, 1)
+        if quadrant != after.quadrant or (None if margin is None else round(margin, 1)) != shown:
+            count += 1
+    return count
+
+
 def alerts_for_change(
     before_quadrant: str,
     before_margin: float | None,
@@ -312,7 +343,9 @@ def alerts_for_change(
     after: scoring.Score,
     rubric: scoring.Rubric,
 ) -> list[tuple[str, str, str]]:
-    """(kind, to_state, message) for each alert a change from before to after deserves."""
+    """(kind, to_state, message) for each alert a change from before to after deserves.
+    Thresholds are compared on the values a person sees: a runway of 0.967 reads 1.0 y
+    and is not under a year."""
     if not after.is_scored:
         return []
     alerts = []
@@ -336,7 +369,9 @@ def alerts_for_change(
                 else "rose above the absorption boundary",
             )
         )
-    if 0 < after.runway_years < 1 and (before_runway is None or before_runway >= 1):
+    shown = scoring.runway_shown(after.runway_years)
+    was_shown = None if before_runway is None else scoring.runway_shown(before_runway)
+    if after.runway_years > 0 and shown < 1 and (was_shown is None or was_shown >= 1):
         alerts.append(
             (
                 AlertKind.SHORT_RUNWAY,
@@ -347,40 +382,78 @@ def alerts_for_change(
     return alerts
 
 
-def _write_alerts(task_rows, task_scores, company_rows, company_results, as_of, rubric) -> None:
-    new = []
-    company_of = {}
+def _write_alerts(
+    task_rows, task_scores, company_rows, company_results, as_of, rubric, cause
+) -> None:
+    """Alerts for what moved, compared with each subject's state before its burst of edits
+    (alerting.states_before_burst): the burst's earlier alerts are replaced, so a move
+    undone within it raises nothing. Each names its cause and who caused it."""
+    company_ids = {row[1] for row in task_rows} | {row[0] for row in company_rows}
+    burst, pending = alerting.states_before_burst(company_ids)
+    before: dict = {}
+    after: dict = {}
     for task_id, company_id, _, _, quadrant, margin, runway, *_ in task_rows:
-        company_of[task_id] = company_id
         score = task_scores.get(task_id)
-        if score is None:
-            continue
-        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
-            new.append(
-                Alert(
-                    company_id=company_id,
-                    task_id=task_id,
-                    kind=kind,
-                    to_state=state,
-                    message=f"Task {message}",
-                    as_of=as_of,
-                )
-            )
+        if score is not None:
+            subject = (company_id, task_id)
+            before[subject] = burst.get(subject, (quadrant, margin, runway))
+            after[subject] = score
     for company_id, quadrant, margin, runway in company_rows:
-        score = company_results[company_id]
-        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
-            new.append(
-                Alert(
-                    company_id=company_id,
-                    kind=kind,
-                    to_state=state,
-                    message=f"Company {message}",
-                    as_of=as_of,
-                )
+        subject = (company_id, None)
+        before[subject] = burst.get(subject, (quadrant, margin, runway))
+        after[subject] = company_results[company_id]
+    new = []
+    for subject, score in after.items():
+        company_id, task_id = subject
+        for kind, state, message in alerts_for_change(*before[subject], score, rubric):
+            if pending.pop((*subject, kind, state), None):
+                continue  # raised earlier in the burst, and still true: it stands as it is
+            alert = Alert(
+                company_id=company_id,
+                task_id=task_id,
+                kind=kind,
+                to_state=state,
+                message=f"{'Task' if task_id else 'Company'} {message}",
+                as_of=as_of,
             )
+            new.append(alert)
+    causes = _causes(new, task_rows, cause)
+    for alert in new:
+        said = causes[id(alert)]
+        alert.cause, alert.caused_by_id = said.kind, said.by_id
+        alert.message = f"{alert.message} · cause: {said.words()}"[:300]
+    # The burst's alerts this re-score no longer raises: undone, or replaced by new ones.
+    Alert.objects.filter(pk__in=list(pending.values())).delete()
     # The unique constraints make a repeated recompute add nothing.
     Alert.objects.bulk_create(new, ignore_conflicts=True)
-    alerting.record(new, task_rows, task_scores, company_rows, company_results)
+    alerting.record(
+        new,
+        before,
+        after,
+        {(a.company_id, a.task_id, a.kind, a.to_state): causes[id(a)] for a in new},
+    )
+
+
+def _causes(alerts, task_rows, cause) -> dict[int, alerting.Cause]:
+    """Each new alert's cause (by the alert's id()): the one given, time, or the latest
+    change to the evidence of its task (of its company's tasks, for a company)."""
+    if cause is TIME:
+        return {id(a): alerting.time_cause(a.kind) for a in alerts}
+    if cause is not None or not alerts:
+        return dict.fromkeys((id(a) for a in alerts), cause)
+    companies = {a.company_id for a in alerts}
+    tasks_of: dict[int, list[int]] = {}
+    for task_id, company_id, *_ in task_rows:
+        if company_id in companies:
+            tasks_of.setdefault(company_id, []).append(task_id)
+    latest = alerting.evidence_causes(t for ids in tasks_of.values() for t in ids)
+    unknown = alerting.Cause(AlertCause.EVIDENCE)
+    found = {}
+    for alert in alerts:
+        ids = [alert.task_id] if alert.task_id else tasks_of.get(alert.company_id, [])
+        changes = [latest[t] for t in ids if t in latest]
+        found[id(alert)] = max(changes, key=lambda c: c[0])[1] if changes else unknown
+    return found
 
 
 def rescore_task(*, task_id: int) -> int:
@@ -508,8 +581,9 @@ def activate_rubric_version(*, version_id: int) -> int:
         version_id, state=ActivationState.RUNNING, done=0, total=len(dates) + 1, error=""
     )
     try:
-        rescore_everything()
-        _activation_progress(version_id, done=1)
+        moved: dict = {}
+        rescore_companies(cause=alerting.rubric_cause(version), moved=moved)
+        _activation_progress(version_id, done=1, moved=moved)
         for step, day in enumerate(dates, start=2):
             restate_history(version=version, day=day)
             _activation_progress(version_id, done=step)

@@ -304,6 +304,12 @@ def runway_years(margin: float, rubric: Rubric = DEFAULT_RUBRIC) -> float:
     return margin / rubric.boundary_drift_per_year
 
 
+def runway_shown(years: float) -> float:
+    """The runway as every page shows it (one decimal): thresholds are compared on it, so
+    an alert never says "under a year" of a runway that reads 1.0 y."""
+    return round(years, 1)
+
+
 def boundary_y(x: float, day: date, rubric: Rubric = DEFAULT_RUBRIC) -> float:
     """The boundary as a line on the map: the y at which x + k·y = B(day)."""
     return (boundary_at(day, rubric) - x) / rubric.proprietary_weight

@@ -34,6 +34,13 @@ pytestmark = pytest.mark.django_db
 TODAY = date.today()
 
 
+@pytest.fixture(autouse=True)
+def sent_without_settling(settings):
+    """These tests are about delivery: each re-score's alerts go out at once (bursts of
+    edits, which wait to settle, are tested in tests/unit/test_alert_bursts.py)."""
+    settings.ALERT_SETTLE_SECONDS = 0
+
+
 class Receiver:
     """An HTTP endpoint on 127.0.0.1 that records each POST and answers the next status."""
 
@@ -143,6 +150,14 @@ def test_a_rescore_sends_one_signed_batch_with_before_and_after(
     assert task_alert["current"]["quadrant"] == "specialist_models"
     assert {"margin", "runway_years"} <= set(task_alert["previous"]) & set(task_alert["current"])
     assert task_alert["company"]["name"] == "Acme"
+    # Every alert names its cause and who caused it, in its text and as data.
+    who = world["partner"].get_username()
+    assert task_alert["cause"] == {
+        "kind": "evidence",
+        "by": who,
+        "detail": f"a new note by {who}",
+    }
+    assert task_alert["message"].endswith(f"· cause: a new note by {who}")
     delivery = WebhookDelivery.objects.get(webhook=hook)
     assert str(delivery.pk) == headers["X-Moatmap-Delivery"] == str(payload["delivery"])
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == (

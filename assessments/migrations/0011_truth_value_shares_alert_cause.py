@@ -1,10 +1,13 @@
 """The share of each company's value absorbed today, within one and two years, and
 unscored: four new columns, filled from the tasks' stored scores so that no company shows
-blanks until its next recompute. Adds data, changes none."""
+blanks until its next recompute. An alert's cause and who caused it, and how many scores a
+rubric activation moved: new columns, empty for what came before. Adds data, changes none."""
 
 from collections import defaultdict
 from datetime import date
 
+import django.db.models.deletion
+from django.conf import settings
 from django.db import migrations, models
 
 from assessments import scoring
@@ -49,7 +52,10 @@ def fill_shares(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("assessments", "0010_integrations")]
+    dependencies = [
+        ("assessments", "0010_integrations"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
 
     operations = [
         *(
@@ -59,4 +65,35 @@ class Migration(migrations.Migration):
             for name in SHARES
         ),
         migrations.RunPython(fill_shares, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="alert",
+            name="cause",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("evidence", "Evidence"),
+                    ("rubric", "Rubric activation"),
+                    ("decay", "Decay"),
+                    ("boundary", "The boundary"),
+                ],
+                default="",
+                max_length=20,
+            ),
+        ),
+        migrations.AddField(
+            model_name="alert",
+            name="caused_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
+        ),
+        migrations.AddField(
+            model_name="rubricversion",
+            name="activation_moved",
+            field=models.JSONField(blank=True, default=dict),
+        ),
     ]
