@@ -714,17 +714,37 @@ def waterfall_trace(steps: Sequence[Step], axis_name: str, *, label_chars: int) 
 # --- Histories -------------------------------------------------------------------------------
 
 
+SCORE = "score"
+RUNWAY = "runway"
+
+
 @dataclass(frozen=True)
 class HistorySeries:
     name: str
     dates: Sequence[date]
     values: Sequence[float | None]
+    # Scores share the 0-100 axis; a runway, in years, is drawn dashed on its own axis.
+    measure: str = SCORE
+
+
+def runway_series(name: str, snapshots) -> HistorySeries:
+    """A runway line from snapshots (anything with as_of and runway_years): 0 where it was
+    absorbed, a gap where it was unscored (or had no end), so swings such as
+    0.8 → 3.2 → 1.0 y show."""
+    values = [
+        s.runway_years if s.runway_years is not None and math.isfinite(s.runway_years) else None
+        for s in snapshots
+    ]
+    return HistorySeries(name, [s.as_of for s in snapshots], values, RUNWAY)
 
 
 def history_traces(series: Sequence[HistorySeries], *, line: float, marker: float) -> list[dict]:
-    """One line per series, with a marker on every point: a history of one point is a point."""
-    return [
-        {
+    """One line per series, with a marker on every point: a history of one point is a point.
+    A runway is dashed and read on the second axis (history_runway_axis)."""
+    traces = []
+    for n, s in enumerate(series):
+        runway = s.measure == RUNWAY
+        trace = {
             "type": "scatter",
             "mode": "lines+markers",
             "name": escape(s.name),
@@ -734,8 +754,28 @@ def history_traces(series: Sequence[HistorySeries], *, line: float, marker: floa
             "line": {"color": SERIES_COLOURS[n % len(SERIES_COLOURS)], "width": line},
             "marker": {"size": marker},
         }
-        for n, s in enumerate(series)
-    ]
+        if runway:
+            trace["yaxis"] = "y2"
+            trace["line"]["dash"] = "dash"
+        traces.append(trace)
+    return traces
+
+
+def history_runway_axis(series: Sequence[HistorySeries], font: float) -> dict | None:
+    """The runway's own axis, on the right, in years from 0 (None without a runway line)."""
+    values = [v for s in series if s.measure == RUNWAY for v in s.values if v is not None]
+    if not any(s.measure == RUNWAY for s in series):
+        return None
+    return {
+        "title": {"text": "Runway (years)", "font": {"size": font}},
+        "overlaying": "y",
+        "side": "right",
+        "range": [0, max([1.0, *values]) * 1.1],
+        "showgrid": False,
+        "zeroline": False,
+        "ticksuffix": " y",
+        "fixedrange": True,
+    }
 
 
 def date_axis(series: Sequence[HistorySeries]) -> dict:

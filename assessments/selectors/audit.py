@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import CharField, Value
 
 from .. import scoring
-from ..models import Company, Evidence, Membership, Task
+from ..models import Company, Evidence, Membership, RubricVersion, Task
 
 # --- A change in words --------------------------------------------------------------------
 
@@ -118,7 +118,7 @@ def _from_where_they_differ(before: str, after: str, limit: int | None) -> tuple
 
 # --- Audit trail --------------------------------------------------------------------------
 
-AUDIT_KINDS = ("company", "task", "evidence", "membership")
+AUDIT_KINDS = ("company", "task", "evidence", "membership", "rubric")
 
 
 def _audit_histories(fund_id: int, company_id: int | None = None, user_id: int | None = None):
@@ -139,6 +139,10 @@ def _audit_histories(fund_id: int, company_id: int | None = None, user_id: int |
     }
     if not company_id:
         histories["membership"] = Membership.history.filter(fund_id=fund_id)
+    # A rubric activation re-scores every fund and every company: it belongs in each trail.
+    # Its saved record is the one that makes the version active (drafts are never active,
+    # and an active version is not edited).
+    histories["rubric"] = RubricVersion.history.filter(is_active=True)
     if user_id:
         histories = {kind: qs.filter(history_user_id=user_id) for kind, qs in histories.items()}
     return histories
@@ -175,6 +179,8 @@ ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 def _action(kind: str, record, raw: list[tuple[str, object, object]]) -> str:
     """The change as a reader names it: an evidence verify or send-back is not an 'edit'."""
+    if kind == "rubric":
+        return "activated"
     if record.history_type != "~" or kind != "evidence":
         return ACTIONS.get(record.history_type, record.history_type)
     names = {name for name, _, new in raw}
@@ -195,7 +201,13 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
     wanted: dict[str, list[int]] = defaultdict(list)
     for row in index_rows:
         wanted[row["kind"]].append(row["history_id"])
-    models = {"company": Company, "task": Task, "evidence": Evidence, "membership": Membership}
+    models = {
+        "company": Company,
+        "task": Task,
+        "evidence": Evidence,
+        "membership": Membership,
+        "rubric": RubricVersion,
+    }
     records = {}
     for kind, ids in wanted.items():
         history = models[kind].history
@@ -215,11 +227,15 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
         ]
         + [r.user_id for (kind, _), (r, _) in records.items() if kind == "membership"]
     )
+    moved = _activations_moved(records)
     entries = []
     for row in index_rows:
         key = (row["kind"], row["history_id"])
         record, _ = records[key]
         company, task, subject = _subject(row["kind"], record, names, users)
+        changes = changes_in_words(raw[key], users)
+        if row["kind"] == "rubric":
+            changes = [Change("scores moved", "", moved.get(record.id, "not yet re-scored"))]
         entries.append(
             AuditEntry(
                 kind=row["kind"],
@@ -228,10 +244,27 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
                 company=company,
                 task=task,
                 subject=subject,
-                changes=changes_in_words(raw[key], users),
+                changes=changes,
             )
         )
     return entries
+
+
+def _activations_moved(records: dict) -> dict[int, str]:
+    """How many scores each activated version's re-score moved, in words ("3 of 40 tasks,
+    1 of 11 companies"): one query, only for a page that shows an activation."""
+    ids = {r.id for (kind, _), (r, _) in records.items() if kind == "rubric"}
+    if not ids:
+        return {}
+    said = {}
+    for pk, moved in RubricVersion.objects.filter(pk__in=ids).values_list("pk", "activation_moved"):
+        if moved:
+            tasks, companies = moved.get("tasks", 0), moved.get("companies", 0)
+            said[pk] = (
+                f"{tasks} task{'s' if tasks != 1 else ''}, "
+                f"{companies} compan{'ies' if companies != 1 else 'y'} (every fund)"
+            )
+    return said
 
 
 def _names(records: dict) -> dict:
@@ -256,6 +289,9 @@ def _subject(kind: str, record, names: dict, users: dict[int, str]) -> tuple[str
     if kind == "membership":
         who = users.get(record.user_id, "a removed user")
         return "", "", f"{who} ({record.role})"
+    if kind == "rubric":
+        name = f" ({record.name})" if record.name else ""
+        return "", "", f"rubric version {record.number}{name}, re-scoring every fund"
     if kind == "company":
         return companies.get(record.id, record.name), "", "company"
     if kind == "task":

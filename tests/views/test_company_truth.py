@@ -131,3 +131,19 @@ def test_api_carries_the_same_names(client, partner, company):
     (then,) = listed["items"]
     # Thirty days ago no note had been observed: all of its value was unscored.
     assert then["value_unscored"] == 1.0 and then["value_absorbed"] == 0.0
+
+
+def test_company_and_task_histories_carry_a_runway_line(client, partner, company):
+    client.force_login(partner.user)
+    html = client.get(reverse("company_detail", args=[company.pk])).content.decode()
+
+    def figure(element_id: str) -> dict:
+        start = html.index(f'<script id="{element_id}" type="application/json">')
+        return json.loads(html[start:].split(">", 1)[1].split("</script>", 1)[0])
+
+    runway = next(t for t in figure("company-history")["data"] if t["name"] == "runway")
+    assert runway["yaxis"] == "y2" and runway["y"] == [round(company.runway_years, 2)]
+    task = company.tasks.get(name="Serve open-weight models by the token")
+    names = {t["name"]: t for t in figure(f"task-{task.pk}-history")["data"]}
+    assert names["task runway"]["y"] == [0]  # absorbed
+    assert "company runway" in names
