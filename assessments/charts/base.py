@@ -762,18 +762,26 @@ def history_traces(series: Sequence[HistorySeries], *, line: float, marker: floa
 
 
 def history_runway_axis(series: Sequence[HistorySeries], font: float) -> dict | None:
-    """The runway's own axis, on the right, in years from 0 (None without a runway line)."""
+    """The runway's own axis, on the right, in years from 0 (None without a runway line).
+    Its ticks carry the unit ("2 y") and the legend names the line: a rotated title there
+    collides with the ticks in print."""
     values = [v for s in series if s.measure == RUNWAY for v in s.values if v is not None]
     if not any(s.measure == RUNWAY for s in series):
         return None
+    top = math.ceil(max([1.0, *values]) * 1.05)
     return {
-        "title": {"text": "Runway (years)", "font": {"size": font}},
         "overlaying": "y",
         "side": "right",
-        "range": [0, max([1.0, *values]) * 1.1],
+        # Whole years, so the ticks read 0 y, 1 y, 2 y… rather than 1.112 y.
+        "range": [0, top],
+        "dtick": max(1, math.ceil(top / 5)),
+        "tickformat": "~g",
+        # Room for its ticks and title on the right, in print as on screen.
+        "automargin": True,
         "showgrid": False,
         "zeroline": False,
         "ticksuffix": " y",
+        "tickfont": {"size": font},
         "fixedrange": True,
     }
 

@@ -439,7 +439,8 @@ def history_figure(
     fig.update_yaxes(**score_axis)
     runway_axis = base.history_runway_axis(series, font)
     if runway_axis:
-        fig.update_layout(yaxis2=runway_axis)
+        # The runway's ticks ("2 y") sit right of the plot: room for them inside the page.
+        fig.update_layout(yaxis2=runway_axis, margin_r=(fig.layout.margin.r or 0) + font * 3)
     fig.update_xaxes(**base.date_axis(series), gridcolor=GRID, ticks="outside")
     if with_text:
         fig.add_annotation(**_footnote(p, margins, note_lines))

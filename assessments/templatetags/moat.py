@@ -48,10 +48,15 @@ def unscored_words(shares) -> str:
     return base.unscored_words(shares)
 
 
+def _percent(value: float) -> str:
+    return f"{round(value * 100)}\u00a0%"
+
+
 @register.filter
-def share(value) -> str:
-    """A share of value as a percentage ("31 %"), an en dash when there is none."""
-    return "–" if value is None else f"{round(value * 100)} %"
+def unscored_share(shares) -> str:
+    """A table cell: the share of value with no evidence ("33 %"), an en dash for a task
+    or a company without tasks."""
+    return "–" if shares is None else _percent(shares.unscored)
 
 
 @register.filter
@@ -60,7 +65,9 @@ def absorbed_shares(shares) -> str:
     50 %"), an en dash for a company without tasks or a task."""
     if shares is None:
         return "–"
-    return " · ".join(share(v) for v in (shares.absorbed, shares.absorbed_1y, shares.absorbed_2y))
+    return " · ".join(
+        _percent(v) for v in (shares.absorbed, shares.absorbed_1y, shares.absorbed_2y)
+    )
 
 
 @register.filter

@@ -32,7 +32,7 @@ TABLE_COLUMNS = (
     ("y", "Proprietary (y)"),
     ("quadrant", "Quadrant"),
     ("runway", "Runway"),
-    ("absorbed", "Value absorbed now · 1 y · 2 y"),
+    ("absorbed", "Absorbed now · 1 y · 2 y"),
     ("unscored", "No evidence"),
     ("confidence", "Confidence"),
     ("evidence", "Evidence"),

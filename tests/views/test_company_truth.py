@@ -71,8 +71,8 @@ def test_header_fragment_carries_the_shares_after_a_change(client, partner, comp
 def test_companies_page_lists_the_shares(client, partner, company):
     client.force_login(partner.user)
     html = client.get(reverse("portfolio")).content.decode()
-    assert "Value absorbed now · 1 y · 2 y" in html
-    assert ">33 % · 33 % · 33 %</td>" in html
+    assert "Absorbed now · 1 y · 2 y" in html
+    assert ">33\u00a0% · 33\u00a0% · 33\u00a0%</td>" in html
     assert 'title="a third of value absorbed today · a third has no evidence"' in html
 
 
@@ -85,7 +85,7 @@ def _figure(html: str) -> dict:
 def test_map_table_and_hover_carry_the_shares(client, partner, company):
     client.force_login(partner.user)
     page = client.get(reverse("home") + f"?fund={partner.fund_id}").content.decode()
-    assert ">33 % · 33 % · 33 %</td>" in page
+    assert ">33\u00a0% · 33\u00a0% · 33\u00a0%</td>" in page
     hover = json.dumps(_figure(page)["data"], ensure_ascii=False)
     assert "a third of value absorbed today · a third has no evidence" in hover
 
