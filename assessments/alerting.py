@@ -130,7 +130,9 @@ def states_before_burst(company_ids) -> tuple[dict[Subject, State], dict[tuple, 
     with these states, not with the last one, and replaces the burst's alerts that it does
     not raise again: a move undone within the burst raises nothing."""
     pending = Alert.objects.filter(
-        company_id__in=list(company_ids), event__dispatched_at__isnull=True
+        company_id__in=list(company_ids),
+        event__isnull=False,  # an alert without an event was never on its way out
+        event__dispatched_at__isnull=True,
     ).values_list("id", "company_id", "task_id", "kind", "to_state", "event__previous")
     states: dict[Subject, State] = {}
     alerts = {}

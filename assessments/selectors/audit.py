@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Value
+from django.db.models import CharField, OuterRef, Subquery, Value
 
 from .. import scoring
 from ..models import Company, Evidence, Membership, RubricVersion, Task
@@ -211,8 +211,16 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
     records = {}
     for kind, ids in wanted.items():
         history = models[kind].history
-        rows = list(history.filter(history_id__in=ids).select_related("history_user"))
-        previous = _previous_records(history, rows)
+        rows = history.filter(history_id__in=ids).select_related("history_user")
+        if kind == "rubric":
+            # An activation is told by its version and how many scores it moved (kept on the
+            # version itself), not by a diff: one query, like every other kind.
+            moved = RubricVersion.objects.filter(pk=OuterRef("id")).values("activation_moved")
+            rows = list(rows.annotate(moved=Subquery(moved)))
+            previous = {}
+        else:
+            rows = list(rows)
+            previous = _previous_records(history, rows)
         for record in rows:
             records[(kind, record.history_id)] = (record, previous.get(record.history_id))
     names = _names(records)
@@ -227,7 +235,6 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
         ]
         + [r.user_id for (kind, _), (r, _) in records.items() if kind == "membership"]
     )
-    moved = _activations_moved(records)
     entries = []
     for row in index_rows:
         key = (row["kind"], row["history_id"])
@@ -235,7 +242,7 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
         company, task, subject = _subject(row["kind"], record, names, users)
         changes = changes_in_words(raw[key], users)
         if row["kind"] == "rubric":
-            changes = [Change("scores moved", "", moved.get(record.id, "not yet re-scored"))]
+            changes = [Change("scores moved", "", _moved_in_words(record.moved))]
         entries.append(
             AuditEntry(
                 kind=row["kind"],
@@ -250,21 +257,15 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
     return entries
 
 
-def _activations_moved(records: dict) -> dict[int, str]:
-    """How many scores each activated version's re-score moved, in words ("3 of 40 tasks,
-    1 of 11 companies"): one query, only for a page that shows an activation."""
-    ids = {r.id for (kind, _), (r, _) in records.items() if kind == "rubric"}
-    if not ids:
-        return {}
-    said = {}
-    for pk, moved in RubricVersion.objects.filter(pk__in=ids).values_list("pk", "activation_moved"):
-        if moved:
-            tasks, companies = moved.get("tasks", 0), moved.get("companies", 0)
-            said[pk] = (
-                f"{tasks} task{'s' if tasks != 1 else ''}, "
-                f"{companies} compan{'ies' if companies != 1 else 'y'} (every fund)"
-            )
-    return said
+def _moved_in_words(moved: dict | None) -> str:
+    """How many scores an activation's re-score moved: "3 tasks, 1 company (every fund)"."""
+    if not moved:
+        return "not yet re-scored"
+    tasks, companies = moved.get("tasks", 0), moved.get("companies", 0)
+    return (
+        f"{tasks} task{'s' if tasks != 1 else ''}, "
+        f"{companies} compan{'ies' if companies != 1 else 'y'} (every fund)"
+    )
 
 
 def _names(records: dict) -> dict:

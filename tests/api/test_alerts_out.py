@@ -287,6 +287,7 @@ def test_alerts_mail_at_once_only_members_who_asked(
     mail = mailoutbox[0].body
     assert "Fund One" in mail and "Acme" in mail and "Untrainable to Specialist models" in mail
     assert "was untrainable, now specialist_models" in mail
+    assert f"cause: a new note by {world['partner'].get_username()}" in mail
 
 
 def test_the_daily_digest_is_one_mail_grouped_by_fund_and_company(
@@ -313,6 +314,8 @@ def test_the_daily_digest_is_one_mail_grouped_by_fund_and_company(
         < body.index("Elsewhere")
     )
     assert body.count("Contract review") + body.count("Task moved") >= 1
+    # Each alert says what moved it and who.
+    assert f"cause: a new note by {world['other_partner'].get_username()}" in body
     assert "daily digest" in mailoutbox[0].subject
     # The next digest has nothing new: no mail.
     assert alerting.send_digests(timezone.now() + timedelta(seconds=2)) == 0
