@@ -66,6 +66,7 @@ def test_a_partner_adds_a_webhook_and_reads_its_delivery_log(
     screen: Page, live_server, artifacts_dir, settings
 ):
     settings.WEBHOOK_BACKOFF_SECONDS = 0  # the sweep below finds the retry due at once
+    settings.ALERT_SETTLE_SECONDS = 0  # one re-score, no burst: its alerts go out at once
     load_demo()
     fund = Fund.objects.order_by("name").first()
     receiver = Receiver()
