@@ -25,6 +25,7 @@ class AssessmentsConfig(AppConfig):
         from .notifications import alerting
 
         signals.alerts_written.connect(alerting.on_alerts_written)
+        signals.burst_states.connect(alerting.on_burst_query)
         # Connects the signals that revoke tokens (a password change, a deactivation, the
         # last fund left), whichever path makes the change.
         from .identity import tokens  # noqa: F401

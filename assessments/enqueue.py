@@ -19,10 +19,11 @@ def runs_inline(job) -> bool:
     return bool(job.app.conf.task_always_eager)
 
 
-def now(job, *args) -> bool:
-    """Send the job; False if the broker could not be reached (already logged)."""
+def now(job, *args, countdown: float | None = None) -> bool:
+    """Send the job (to run countdown seconds from now, if given); False if the broker
+    could not be reached (already logged)."""
     try:
-        job.delay(*args)
+        job.apply_async(args, countdown=countdown)
     except Exception:  # the broker's errors vary by transport
         if runs_inline(job):
             raise

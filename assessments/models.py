@@ -186,10 +186,16 @@ class Company(ScoreFields):
         blank=True, validators=[FREE_TEXT, MaxLengthValidator(DESCRIPTION_MAX_CHARS)]
     )
     # Optimistic lock: an edit names the version it started from.
+    # The whole truth behind the mean position (scoring.value_shares), written with the
+    # scores by every recompute and as derived as they are; None for a company without tasks.
+    value_absorbed = models.FloatField(null=True, blank=True)
+    value_absorbed_1y = models.FloatField(null=True, blank=True)
+    value_absorbed_2y = models.FloatField(null=True, blank=True)
+    value_unscored = models.FloatField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=list(SCORE_FIELDS))
+    history = HistoricalRecords(excluded_fields=[*SCORE_FIELDS, *scoring.VALUE_SHARE_FIELDS])
 
     class Meta:
         ordering = ["name"]
@@ -217,6 +223,11 @@ class Company(ScoreFields):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def value_shares(self) -> scoring.ValueShares | None:
+        """The stored shares of its value absorbed and unscored (None without tasks)."""
+        return scoring.ValueShares.stored([getattr(self, f) for f in scoring.VALUE_SHARE_FIELDS])
 
 
 class Task(ScoreFields):
@@ -456,12 +467,15 @@ class RubricVersion(models.Model):
     activation_done = models.PositiveIntegerField(default=0)
     activation_total = models.PositiveIntegerField(default=0)
     activation_error = models.TextField(blank=True)
+    # How many scores its last activation's re-score moved: {"tasks": n, "companies": m}.
+    activation_moved = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords(
         excluded_fields=[
             "activation_state",
             "activation_done",
             "activation_total",
             "activation_error",
+            "activation_moved",
         ]
     )
 
@@ -591,6 +605,16 @@ class AlertKind(models.TextChoices):
     SHORT_RUNWAY = "short_runway", "Runway under a year"
 
 
+class AlertCause(models.TextChoices):
+    """What made the score move: a person's change to the evidence or the rubric, or time
+    (old evidence decaying, the boundary rising) on the daily re-score."""
+
+    EVIDENCE = "evidence", "Evidence"
+    RUBRIC = "rubric", "Rubric activation"
+    DECAY = "decay", "Decay"
+    BOUNDARY = "boundary", "The boundary"
+
+
 class Alert(models.Model):
     """Something a recompute noticed that a partner should look at."""
 
@@ -607,6 +631,16 @@ class Alert(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     read_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Why it moved and who moved it (nobody for decay and the boundary); the message says
+    # both in words.
+    cause = models.CharField(max_length=20, choices=AlertCause.choices, blank=True, default="")
+    caused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:

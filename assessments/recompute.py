@@ -20,12 +20,13 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from . import enqueue, scoring, scoring_sql, selectors, signals
+from . import alert_causes, enqueue, scoring, scoring_sql, selectors, signals
 from .models import (
     SCORE_FIELDS,
     SCORE_VALUES,
     ActivationState,
     Alert,
+    AlertCause,
     AlertKind,
     Company,
     CompanySnapshot,
@@ -74,14 +75,21 @@ def task_inputs_changed(*, task_id: int) -> None:
 
 
 def rescore_companies(
-    *, company_ids: Iterable[int] | None = None, as_of: date | None = None
+    *,
+    company_ids: Iterable[int] | None = None,
+    as_of: date | None = None,
+    cause: alert_causes.Cause | None = None,
+    moved: dict | None = None,
 ) -> int:
     """Re-score companies and all their tasks from scratch; None means every company.
 
     Writes current scores (when as_of is today), a snapshot of every task and
     company as of that date, and alerts for quadrant changes, boundary crossings
-    and runway under a year. Idempotent: running it twice, or concurrently,
-    leaves the same rows. Returns the number of tasks scored.
+    and runway under a year, each naming its cause: ``cause`` when the caller knows it
+    (a rubric activation), else the latest change to the evidence (companies named) or
+    time (the daily re-score of everything). Idempotent: running it twice, or
+    concurrently, leaves the same rows. Returns the number of tasks scored; ``moved``,
+    when given, receives how many task and company scores moved.
     """
     as_of = as_of or selectors.today()
     is_current = as_of >= selectors.today()
@@ -103,9 +111,8 @@ def rescore_companies(
         task_ids if company_ids is not None else None, as_of, rubric
     )
     unscored = scoring.Score.unscored()
-    company_results = scoring_sql.company_scores(
-        [(tid, cid, weight) for tid, cid, weight, *_ in task_rows], task_scores, as_of, rubric
-    )
+    weights = [(tid, cid, weight) for tid, cid, weight, *_ in task_rows]
+    company_results = scoring_sql.company_scores(weights, task_scores, as_of, rubric)
     # Read before the writes below: alerts compare the new scores with these.
     companies = list(
         Company.objects.filter(pk__in=list(company_results)).values_list(
@@ -116,8 +123,10 @@ def rescore_companies(
     task_values = {
         tid: _score_values(task_scores.get(tid, unscored), as_of, now) for tid in task_ids
     }
+    shares = scoring_sql.company_value_shares(weights, task_scores, as_of, rubric)
     company_values = {
-        cid: _score_values(score, as_of, now) for cid, score in company_results.items()
+        cid: {**_score_values(score, as_of, now), **shares[cid].as_dict()}
+        for cid, score in company_results.items()
     }
     with transaction.atomic():
         staged = connection.vendor == "postgresql" and len(task_rows) > BULK_WRITE_THRESHOLD
@@ -138,7 +147,12 @@ def rescore_companies(
             _write_company_scores(company_values, staged)
             # Alerts compare with the stored current scores, so only a current recompute has any.
             companies = [row for row in companies if row[0] in company_results]
-            _write_alerts(task_rows, task_scores, companies, company_results, as_of, rubric)
+            if moved is not None:
+                moved["tasks"] = _moved(task_rows, task_scores, 4)
+                moved["companies"] = _moved(companies, company_results, 1)
+            if cause is None and company_ids is None:
+                cause = TIME
+            _write_alerts(task_rows, task_scores, companies, company_results, as_of, rubric, cause)
         _write_snapshots(version, as_of, task_values, company_values, staged)
     return len(task_rows)
 
@@ -154,8 +168,11 @@ _STAGE_COLUMNS = (
     "id bigint, owner bigint, version integer, x double precision, y double precision, "
     "confidence double precision, quadrant text, margin double precision, "
     "runway_years double precision, evidence_count integer, scored_as_of date, "
-    "scored_at timestamptz"
+    "scored_at timestamptz, "
+    + ", ".join(f"{name} double precision" for name in scoring.VALUE_SHARE_FIELDS)
 )
+# A company's stored fields: its scores and the shares of its value (tasks have no shares).
+COMPANY_FIELDS = (*SCORE_FIELDS, *scoring.VALUE_SHARE_FIELDS)
 
 
 def _stage_scores(task_rows, task_values, company_values) -> None:
@@ -171,7 +188,7 @@ def _stage_scores(task_rows, task_values, company_values) -> None:
             cursor.execute(f"CREATE TEMPORARY TABLE {stage} ({_STAGE_COLUMNS}) ON COMMIT DROP")
             with cursor.copy(f"COPY {stage} FROM STDIN") as copy:
                 for pk, owner, version, values in rows:
-                    copy.write_row((pk, owner, version, *(values[f] for f in SCORE_FIELDS)))
+                    copy.write_row((pk, owner, version, *(values.get(f) for f in COMPANY_FIELDS)))
 
 
 def _unstage_companies(company_ids) -> None:
@@ -189,8 +206,8 @@ def _lock_in_id_order(cursor, model, stage: str) -> None:
     )
 
 
-def _score_assignments() -> str:
-    return ", ".join(f"{name} = s.{name}" for name in SCORE_FIELDS)
+def _score_assignments(fields=SCORE_FIELDS) -> str:
+    return ", ".join(f"{name} = s.{name}" for name in fields)
 
 
 def _write_task_scores(task_rows, task_values, staged: bool) -> set[int]:
@@ -220,7 +237,7 @@ def _write_company_scores(company_values, staged: bool) -> None:
         with connection.cursor() as cursor:
             _lock_in_id_order(cursor, Company, "company_score_stage")
             cursor.execute(
-                f"UPDATE {Company._meta.db_table} AS t SET {_score_assignments()} "
+                f"UPDATE {Company._meta.db_table} AS t SET {_score_assignments(COMPANY_FIELDS)} "
                 "FROM company_score_stage s WHERE t.id = s.id"
             )
         return
@@ -230,7 +247,7 @@ def _write_company_scores(company_values, staged: bool) -> None:
         for name, value in values.items():
             setattr(company, name, value)
         objs.append(company)
-    Company.objects.bulk_update(objs, list(SCORE_FIELDS), batch_size=1000)
+    Company.objects.bulk_update(objs, list(COMPANY_FIELDS), batch_size=1000)
 
 
 def _write_snapshots(version, as_of, task_values, company_values, staged: bool) -> None:
@@ -283,6 +300,24 @@ def _snapshot_values(values: dict) -> dict:
     return {name: values[name] for name in SCORE_VALUES}
 
 
+# The daily re-score's cause: time (decay or the boundary, by the kind of alert).
+TIME = object()
+
+
+def _moved(rows, results, first: int) -> int:
+    """How many of the rows' stored scores moved as a person sees them: another quadrant,
+    or a margin that reads differently (one decimal)."""
+    unscored = scoring.Score.unscored()
+    count = 0
+    for row in rows:
+        quadrant, margin = row[first], row[first + 1]
+        after = results.get(row[0], unscored)
+        shown = None if after.margin is None else round(after.margin, 1)
+        if quadrant != after.quadrant or (None if margin is None else round(margin, 1)) != shown:
+            count += 1
+    return count
+
+
 def alerts_for_change(
     before_quadrant: str,
     before_margin: float | None,
@@ -290,7 +325,9 @@ def alerts_for_change(
     after: scoring.Score,
     rubric: scoring.Rubric,
 ) -> list[tuple[str, str, str]]:
-    """(kind, to_state, message) for each alert a change from before to after deserves."""
+    """(kind, to_state, message) for each alert a change from before to after deserves.
+    Thresholds are compared on the values a person sees: a runway of 0.967 reads 1.0 y
+    and is not under a year."""
     if not after.is_scored:
         return []
     alerts = []
@@ -314,7 +351,9 @@ def alerts_for_change(
                 else "rose above the absorption boundary",
             )
         )
-    if 0 < after.runway_years < 1 and (before_runway is None or before_runway >= 1):
+    shown = scoring.runway_shown(after.runway_years)
+    was_shown = None if before_runway is None else scoring.runway_shown(before_runway)
+    if after.runway_years > 0 and shown < 1 and (was_shown is None or was_shown >= 1):
         alerts.append(
             (
                 AlertKind.SHORT_RUNWAY,
@@ -325,47 +364,93 @@ def alerts_for_change(
     return alerts
 
 
-def _write_alerts(task_rows, task_scores, company_rows, company_results, as_of, rubric) -> None:
-    new = []
-    company_of = {}
+def _write_alerts(
+    task_rows, task_scores, company_rows, company_results, as_of, rubric, cause
+) -> None:
+    """Alerts for what moved, compared with each subject's state before its burst of edits
+    (signals.burst_states): the burst's earlier alerts are replaced, so a move
+    undone within it raises nothing. Each names its cause and who caused it."""
+    company_ids = {row[1] for row in task_rows} | {row[0] for row in company_rows}
+    burst, pending = _before_burst(company_ids)
+    before: dict = {}
+    after: dict = {}
     for task_id, company_id, _, _, quadrant, margin, runway, *_ in task_rows:
-        company_of[task_id] = company_id
         score = task_scores.get(task_id)
-        if score is None:
-            continue
-        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
-            new.append(
-                Alert(
-                    company_id=company_id,
-                    task_id=task_id,
-                    kind=kind,
-                    to_state=state,
-                    message=f"Task {message}",
-                    as_of=as_of,
-                )
-            )
+        if score is not None:
+            subject = (company_id, task_id)
+            before[subject] = burst.get(subject, (quadrant, margin, runway))
+            after[subject] = score
     for company_id, quadrant, margin, runway in company_rows:
-        score = company_results[company_id]
-        for kind, state, message in alerts_for_change(quadrant, margin, runway, score, rubric):
-            new.append(
-                Alert(
-                    company_id=company_id,
-                    kind=kind,
-                    to_state=state,
-                    message=f"Company {message}",
-                    as_of=as_of,
-                )
+        subject = (company_id, None)
+        before[subject] = burst.get(subject, (quadrant, margin, runway))
+        after[subject] = company_results[company_id]
+    new = []
+    for subject, score in after.items():
+        company_id, task_id = subject
+        for kind, state, message in alerts_for_change(*before[subject], score, rubric):
+            if pending.pop((*subject, kind, state), None):
+                continue  # raised earlier in the burst, and still true: it stands as it is
+            alert = Alert(
+                company_id=company_id,
+                task_id=task_id,
+                kind=kind,
+                to_state=state,
+                message=f"{'Task' if task_id else 'Company'} {message}",
+                as_of=as_of,
             )
+            new.append(alert)
+    causes = _causes(new, task_rows, cause)
+    for alert in new:
+        said = causes[id(alert)]
+        alert.cause, alert.caused_by_id = said.kind, said.by_id
+        alert.message = f"{alert.message} · cause: {said.words()}"[:300]
+    # The burst's alerts this re-score no longer raises: undone, or replaced by new ones.
+    Alert.objects.filter(pk__in=list(pending.values())).delete()
     # The unique constraints make a repeated recompute add nothing.
     Alert.objects.bulk_create(new, ignore_conflicts=True)
     signals.alerts_written.send(
         sender=None,
         new_alerts=new,
-        task_rows=task_rows,
-        task_scores=task_scores,
-        company_rows=company_rows,
-        company_results=company_results,
+        before=before,
+        after=after,
+        causes={(a.company_id, a.task_id, a.kind, a.to_state): causes[id(a)] for a in new},
     )
+
+
+def _before_burst(company_ids) -> tuple[dict, dict]:
+    """The state before each subject's burst of edits and the burst's alerts still waiting
+    to go out, from whoever sends alerts out (signals.burst_states): with nobody listening,
+    no alert waits, so there is no burst to compare with."""
+    states: dict = {}
+    pending: dict = {}
+    for _, (said_states, said_pending) in signals.burst_states.send(
+        sender=None, company_ids=company_ids
+    ):
+        states |= said_states
+        pending |= said_pending
+    return states, pending
+
+
+def _causes(alerts, task_rows, cause) -> dict[int, alert_causes.Cause]:
+    """Each new alert's cause (by the alert's id()): the one given, time, or the latest
+    change to the evidence of its task (of its company's tasks, for a company)."""
+    if cause is TIME:
+        return {id(a): alert_causes.time_cause(a.kind) for a in alerts}
+    if cause is not None or not alerts:
+        return dict.fromkeys((id(a) for a in alerts), cause)
+    companies = {a.company_id for a in alerts}
+    tasks_of: dict[int, list[int]] = {}
+    for task_id, company_id, *_ in task_rows:
+        if company_id in companies:
+            tasks_of.setdefault(company_id, []).append(task_id)
+    latest = alert_causes.evidence_causes(t for ids in tasks_of.values() for t in ids)
+    unknown = alert_causes.Cause(AlertCause.EVIDENCE)
+    found = {}
+    for alert in alerts:
+        ids = [alert.task_id] if alert.task_id else tasks_of.get(alert.company_id, [])
+        changes = [latest[t] for t in ids if t in latest]
+        found[id(alert)] = max(changes, key=lambda c: c[0])[1] if changes else unknown
+    return found
 
 
 def rescore_task(*, task_id: int) -> int:
@@ -412,6 +497,7 @@ def rescore_company_after_commit(company_id: int) -> None:
         margin=None,
         runway_years=None,
         evidence_count=0,
+        **dict.fromkeys(scoring.VALUE_SHARE_FIELDS),
     )
 
 
@@ -486,8 +572,9 @@ def activate_rubric_version(*, version_id: int) -> int:
         version_id, state=ActivationState.RUNNING, done=0, total=len(dates) + 1, error=""
     )
     try:
-        rescore_everything()
-        _activation_progress(version_id, done=1)
+        moved: dict = {}
+        rescore_companies(cause=alert_causes.rubric_cause(version), moved=moved)
+        _activation_progress(version_id, done=1, moved=moved)
         for step, day in enumerate(dates, start=2):
             restate_history(version=version, day=day)
             _activation_progress(version_id, done=step)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from datetime import date, timedelta
 from types import MappingProxyType
 
@@ -304,6 +304,12 @@ def runway_years(margin: float, rubric: Rubric = DEFAULT_RUBRIC) -> float:
     return margin / rubric.boundary_drift_per_year
 
 
+def runway_shown(years: float) -> float:
+    """The runway as every page shows it (one decimal): thresholds are compared on it, so
+    an alert never says "under a year" of a runway that reads 1.0 y."""
+    return round(years, 1)
+
+
 def boundary_y(x: float, day: date, rubric: Rubric = DEFAULT_RUBRIC) -> float:
     """The boundary as a line on the map: the y at which x + k·y = B(day)."""
     return (boundary_at(day, rubric) - x) / rubric.proprietary_weight
@@ -387,6 +393,54 @@ def score_company(
     x = min(max(x, min(s.x for _, s in scored)), max(s.x for _, s in scored))
     y = min(max(y, min(s.y for _, s in scored)), max(s.y for _, s in scored))
     return _score(x, y, confidence, as_of, rubric, count)
+
+
+@dataclass(frozen=True)
+class ValueShares:
+    """How much of a company's value (by task weight, over all its tasks, scored or not)
+    the boundary has absorbed today, will have within one year and within two years, and
+    how much rests on no counting evidence at all. Fractions 0-1; the absorbed shares only
+    grow with the horizon."""
+
+    absorbed: float
+    absorbed_1y: float
+    absorbed_2y: float
+    unscored: float
+
+    @classmethod
+    def stored(cls, values: Sequence[float | None]) -> ValueShares | None:
+        """The shares as stored (in VALUE_SHARE_FIELDS order); None while any is missing."""
+        return None if None in values else cls(*values)
+
+    def as_dict(self) -> dict[str, float]:
+        """The shares under the names every export and the API use."""
+        return dict(zip(VALUE_SHARE_FIELDS, astuple(self), strict=True))
+
+
+VALUE_SHARE_FIELDS = ("value_absorbed", "value_absorbed_1y", "value_absorbed_2y", "value_unscored")
+
+
+def value_shares(
+    tasks: Iterable[tuple[float, Score]], as_of: date, rubric: Rubric = DEFAULT_RUBRIC
+) -> ValueShares | None:
+    """The company's whole truth behind its mean position: the share of its task weight
+    absorbed within 0, 1 and 2 years (a task counts when it is scored and
+    x + k·y < B(as_of + h), at the dates the map draws the boundary), and the share that is
+    unscored. None for a company without tasks (no value to share out)."""
+    tasks = list(tasks)
+    total = math.fsum(weight for weight, _ in tasks)
+    if not tasks or total <= 0:
+        return None
+    levels = [boundary_at(day, rubric) for day in project_boundary_dates(as_of)]
+
+    def share(counts) -> float:
+        return math.fsum(weight for weight, score in tasks if counts(score)) / total
+
+    def absorbed_by(level: float):
+        return lambda s: s.is_scored and s.x + rubric.proprietary_weight * s.y < level
+
+    absorbed = [share(absorbed_by(level)) for level in levels]
+    return ValueShares(*absorbed, share(lambda s: not s.is_scored))
 
 
 # --- The partner's two questions: why did it move, and what if? ----------------------------

@@ -172,6 +172,16 @@ def task_scores_then_and_aged(
     return then, aged
 
 
+def _per_company(
+    task_weights: Iterable[tuple[int, int, float]], task_scores: dict[int, scoring.Score]
+) -> dict[int, list[tuple[float, scoring.Score]]]:
+    per_company: dict[int, list[tuple[float, scoring.Score]]] = defaultdict(list)
+    unscored = scoring.Score.unscored()
+    for task_id, company_id, weight in task_weights:
+        per_company[company_id].append((weight, task_scores.get(task_id, unscored)))
+    return per_company
+
+
 def company_scores(
     task_weights: Iterable[tuple[int, int, float]],
     task_scores: dict[int, scoring.Score],
@@ -179,11 +189,21 @@ def company_scores(
     rubric: scoring.Rubric,
 ) -> dict[int, scoring.Score]:
     """Company scores from (task id, company id, weight) triples and the tasks' scores."""
-    per_company: dict[int, list[tuple[float, scoring.Score]]] = defaultdict(list)
-    unscored = scoring.Score.unscored()
-    for task_id, company_id, weight in task_weights:
-        per_company[company_id].append((weight, task_scores.get(task_id, unscored)))
     return {
         company_id: scoring.score_company(weighted, as_of, rubric)
-        for company_id, weighted in per_company.items()
+        for company_id, weighted in _per_company(task_weights, task_scores).items()
+    }
+
+
+def company_value_shares(
+    task_weights: Iterable[tuple[int, int, float]],
+    task_scores: dict[int, scoring.Score],
+    as_of: date,
+    rubric: scoring.Rubric,
+) -> dict[int, scoring.ValueShares]:
+    """Each company's shares of value absorbed and unscored (scoring.value_shares) from the
+    same triples and task scores as company_scores: no statement of its own."""
+    return {
+        company_id: scoring.value_shares(weighted, as_of, rubric)
+        for company_id, weighted in _per_company(task_weights, task_scores).items()
     }

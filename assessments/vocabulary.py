@@ -60,8 +60,8 @@ def runway(score) -> str:
 
 
 def share(fraction: float | None) -> str:
-    """A fraction 0–1 as a whole percentage: '31 %'."""
-    return DASH if fraction is None else f"{round(fraction * 100):.0f} %"
+    """A fraction 0–1 as a whole percentage, never broken from its sign: '31 %'."""
+    return DASH if fraction is None else f"{round(fraction * 100):.0f}\u00a0%"
 
 
 def day(value: date | datetime | None) -> str:
@@ -87,3 +87,65 @@ def factor(code: str | None) -> str:
 def count(n: int, one: str, many: str | None = None) -> str:
     """'1 company', '3 companies'."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+# Shares a person says in words rather than as a percentage (by the rounded percentage).
+SHARE_WORDS = {25: "a quarter", 33: "a third", 50: "half", 67: "two thirds", 75: "three quarters"}
+
+
+def share_text(share_of: float) -> str:
+    """A share of value as a person says it: "a third", "half", "31 %", "all"."""
+    percent = round(share_of * 100)
+    if share_of >= 1:
+        return "all"
+    if percent >= 100:
+        return "over 99\u00a0%"
+    if percent == 0 and share_of > 0:
+        return "under 1\u00a0%"
+    return SHARE_WORDS.get(percent) or share(share_of)
+
+
+def value_words(shares: scoring.ValueShares | None) -> str:
+    """The whole truth behind a company's mean position, in plain words: "31 % of value
+    absorbed today · 45 % within a year · a third has no evidence". A horizon that adds
+    nothing to the one before is left out; empty for a company without tasks."""
+    if shares is None:
+        return ""
+    said: list[str] = []
+    shown = share_text(0.0)
+    for share, when in (
+        (shares.absorbed, "today"),
+        (shares.absorbed_1y, "within a year"),
+        (shares.absorbed_2y, "within two years"),
+    ):
+        if share > 0 and share_text(share) != shown:
+            shown = share_text(share)
+            said.append(f"{shown} {'' if said else 'of value absorbed '}{when}")
+    if not said:
+        said.append("no value absorbed within two years")
+    if shares.unscored >= 1:
+        said.append("none of it has evidence yet")
+    elif shares.unscored > 0:
+        said.append(f"{share_text(shares.unscored)} has no evidence")
+    return " · ".join(said)
+
+
+def unscored_words(shares: scoring.ValueShares | None) -> str:
+    """What the mean position leaves out, said beside the runway: "a third of its value has
+    no evidence" (empty when every task has some)."""
+    if shares is None or shares.unscored <= 0:
+        return ""
+    return f"{share_text(shares.unscored)} of its value has no evidence"
+
+
+def absorbed_shares(shares: scoring.ValueShares | None) -> str:
+    """A table cell: the share absorbed now, within a year and within two ("0 % · 50 % ·
+    50 %"), a dash for a task or a company without tasks."""
+    if shares is None:
+        return DASH
+    return " · ".join(share(v) for v in (shares.absorbed, shares.absorbed_1y, shares.absorbed_2y))
+
+
+def unscored_share(shares: scoring.ValueShares | None) -> str:
+    """A table cell: the share of value with no evidence ("33 %")."""
+    return DASH if shares is None else share(shares.unscored)

@@ -334,6 +334,10 @@ WEBHOOK_BACKOFF_SECONDS = envint("WEBHOOK_BACKOFF_SECONDS", 30)
 OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS")
 # The daily alert digest goes out at this hour (TIME_ZONE).
 ALERT_DIGEST_HOUR = envint("ALERT_DIGEST_HOUR", 7)
+# An alert goes out (webhook, e-mail) once its task or company has had no re-score that
+# changed its alerts for this long: ten notes typed in a row are one burst, and a move
+# undone within it raises nothing (alerting.states_before_burst).
+ALERT_SETTLE_SECONDS = envint("ALERT_SETTLE_SECONDS", 120)
 CELERY_BEAT_SCHEDULE |= {
     "dispatch-alert-events": {
         "task": "assessments.tasks.dispatch_alert_events",

@@ -95,7 +95,13 @@ def _form_data(values: dict) -> QueryDict:
     return data
 
 
-def _company_out(request, company: Company, score: scoring.Score, as_of: date | None) -> dict:
+def _company_out(
+    request,
+    company: Company,
+    score: scoring.Score,
+    shares: scoring.ValueShares | None,
+    as_of: date | None,
+) -> dict:
     return {
         "id": company.pk,
         "fund": company.fund_id,
@@ -110,6 +116,7 @@ def _company_out(request, company: Company, score: scoring.Score, as_of: date | 
         "version": company.version,
         "as_of": as_of or today(),
         "score": score_values(score),
+        **(shares.as_dict() if shares else dict.fromkeys(scoring.VALUE_SHARE_FIELDS)),
         "url": request.build_absolute_uri(reverse("company_detail", args=[company.pk])),
     }
 
@@ -262,7 +269,9 @@ def create_company(request, payload: CompanyIn):
     fields = payload.model_dump(exclude={"fund"})
     data = _valid(CompanyForm(_form_data(fields), fund_id=fund.pk))
     company = services.company_create(fund_id=fund.pk, user=request.user, **data)
-    return Status(201, _company_out(request, company, stored_score(company), None))
+    return Status(
+        201, _company_out(request, company, stored_score(company), company.value_shares, None)
+    )
 
 
 @api.get(
@@ -274,7 +283,7 @@ def create_company(request, payload: CompanyIn):
 def get_company(request, company_id: Id, as_of: AsOf | None = None):
     as_of = _as_of(as_of)
     company = _company(request, company_id)
-    return _company_out(request, company, reads.company_score(request.user, company, as_of), as_of)
+    return _company_out(request, company, *reads.company_score(request.user, company, as_of), as_of)
 
 
 @api.patch(
@@ -300,7 +309,7 @@ def edit_company(request, company_id: Id, payload: CompanyPatch):
     company = services.company_update(
         company=company, editor=request.user, expected_version=payload.version, **data
     )
-    return _company_out(request, company, stored_score(company), None)
+    return _company_out(request, company, stored_score(company), company.value_shares, None)
 
 
 # --- tasks --------------------------------------------------------------------------------

@@ -84,6 +84,13 @@ class CompanyOut(Schema):
     version: int = Field(description="Send it back with an edit (optimistic locking)")
     as_of: date
     score: ScoreOut
+    value_absorbed: float | None = Field(
+        description="Share of its value (by task weight, over all its tasks) below the "
+        "boundary on as_of, 0–1; null without tasks"
+    )
+    value_absorbed_1y: float | None = Field(description="Share below the boundary within a year")
+    value_absorbed_2y: float | None = Field(description="Share below the boundary within two years")
+    value_unscored: float | None = Field(description="Share of its value with no counting evidence")
     url: str
 
 

@@ -19,15 +19,16 @@ def funds(user):
 
 def companies(
     user, *, fund: int | None, status: str, quadrant: str, sector: str, as_of: date | None
-) -> list[tuple[Company, scoring.Score]]:
-    """Companies with their scores today or as of a date, filtered; ordered by name."""
+) -> list[tuple[Company, scoring.Score, scoring.ValueShares | None]]:
+    """Companies with their scores and shares of value absorbed today or as of a date,
+    filtered; ordered by name."""
     visible = access.scoped(Company.objects.filter(**({"fund_id": fund} if fund else {})), user)
     if not visible.exists():
         # portfolio() as of a date cannot compile its task filter for no company at all.
         return []
     rows = portfolio(user, fund_id=fund, as_of=as_of)
     return [
-        (row.company, row.score)
+        (row.company, row.score, row.shares)
         for row in sorted(rows, key=lambda row: (row.company.name, row.company.pk))
         if (not status or row.company.status == status)
         and (not quadrant or row.score.quadrant == quadrant)
@@ -35,15 +36,17 @@ def companies(
     ]
 
 
-def company_score(user, company: Company, as_of: date | None) -> scoring.Score:
-    """The company's score stored today, or computed from its own tasks as of a date (not
-    from its whole fund's)."""
+def company_score(
+    user, company: Company, as_of: date | None
+) -> tuple[scoring.Score, scoring.ValueShares | None]:
+    """The company's score and shares of value absorbed, stored today, or computed as of a
+    date from its own tasks (not from its whole fund's)."""
     if as_of is None or as_of == today():
-        return stored_score(company)
+        return stored_score(company), company.value_shares
     rubric = active_rubric_version().to_rubric()
     weights = map_selectors.task_weights([company.pk], map_selectors.COMPANY)
-    scores = map_selectors.scores_as_of([company.pk], weights, as_of, rubric)
-    return scores.get(company.pk) or scoring.score_task([], as_of, rubric)
+    scores, shares = map_selectors.scores_and_shares_as_of([company.pk], weights, as_of, rubric)
+    return scores.get(company.pk) or scoring.score_task([], as_of, rubric), shares.get(company.pk)
 
 
 def tasks(user, *, fund: int | None, company: int | None):

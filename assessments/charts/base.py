@@ -121,6 +121,11 @@ def plot_point(row, rubric: scoring.Rubric, *, per_task: bool, by_quadrant: bool
     label = f"{row.company} · {row.name}" if per_task else row.name
     # Only a map with trails says why each point moved: without them the figure is no larger.
     moved = () if row.movement is None else (_capitalised(moves.move_line(row.movement)),)
+    # A company whose mean hides value absorbed within two years, or unevidenced, says so.
+    shares = getattr(row, "shares", None)
+    truth = ""
+    if shares is not None and (shares.absorbed_2y > 0 or shares.unscored > 0):
+        truth = f" · {vocabulary.value_words(shares)}"
     return PlotPoint(
         key=row.id,
         company_id=row.company_id,
@@ -137,7 +142,7 @@ def plot_point(row, rubric: scoring.Rubric, *, per_task: bool, by_quadrant: bool
             row.sector or "No sector",
             row.stage or "No stage",
             rubric.label(score.quadrant),
-            runway_text(score),
+            runway_text(score) + truth,
             str(score.evidence_count),
             *moved,
         ),
@@ -645,17 +650,37 @@ def waterfall_trace(steps: Sequence[Step], axis_name: str, *, label_chars: int) 
 # --- Histories -------------------------------------------------------------------------------
 
 
+SCORE = "score"
+RUNWAY = "runway"
+
+
 @dataclass(frozen=True)
 class HistorySeries:
     name: str
     dates: Sequence[date]
     values: Sequence[float | None]
+    # Scores share the 0-100 axis; a runway, in years, is drawn dashed on its own axis.
+    measure: str = SCORE
+
+
+def runway_series(name: str, snapshots) -> HistorySeries:
+    """A runway line from snapshots (anything with as_of and runway_years): 0 where it was
+    absorbed, a gap where it was unscored (or had no end), so swings such as
+    0.8 → 3.2 → 1.0 y show."""
+    values = [
+        s.runway_years if s.runway_years is not None and math.isfinite(s.runway_years) else None
+        for s in snapshots
+    ]
+    return HistorySeries(name, [s.as_of for s in snapshots], values, RUNWAY)
 
 
 def history_traces(series: Sequence[HistorySeries], *, line: float, marker: float) -> list[dict]:
-    """One line per series, with a marker on every point: a history of one point is a point."""
-    return [
-        {
+    """One line per series, with a marker on every point: a history of one point is a point.
+    A runway is dashed and read on the second axis (history_runway_axis)."""
+    traces = []
+    for n, s in enumerate(series):
+        runway = s.measure == RUNWAY
+        trace = {
             "type": "scatter",
             "mode": "lines+markers",
             "name": escape(s.name),
@@ -665,8 +690,36 @@ def history_traces(series: Sequence[HistorySeries], *, line: float, marker: floa
             "line": {"color": SERIES_COLOURS[n % len(SERIES_COLOURS)], "width": line},
             "marker": {"size": marker},
         }
-        for n, s in enumerate(series)
-    ]
+        if runway:
+            trace["yaxis"] = "y2"
+            trace["line"]["dash"] = "dash"
+        traces.append(trace)
+    return traces
+
+
+def history_runway_axis(series: Sequence[HistorySeries], font: float) -> dict | None:
+    """The runway's own axis, on the right, in years from 0 (None without a runway line).
+    Its ticks carry the unit ("2 y") and the legend names the line: a rotated title there
+    collides with the ticks in print."""
+    values = [v for s in series if s.measure == RUNWAY for v in s.values if v is not None]
+    if not any(s.measure == RUNWAY for s in series):
+        return None
+    top = math.ceil(max([1.0, *values]) * 1.05)
+    return {
+        "overlaying": "y",
+        "side": "right",
+        # Whole years, so the ticks read 0 y, 1 y, 2 y… rather than 1.112 y.
+        "range": [0, top],
+        "dtick": max(1, math.ceil(top / 5)),
+        "tickformat": "~g",
+        # Room for its ticks and title on the right, in print as on screen.
+        "automargin": True,
+        "showgrid": False,
+        "zeroline": False,
+        "ticksuffix": " y",
+        "tickfont": {"size": font},
+        "fixedrange": True,
+    }
 
 
 def date_axis(series: Sequence[HistorySeries]) -> dict:

@@ -437,6 +437,10 @@ def history_figure(
     score_axis = base.axis(y_title, font)
     score_axis |= {"mirror": False, "showgrid": True, "gridcolor": GRID}
     fig.update_yaxes(**score_axis)
+    runway_axis = base.history_runway_axis(series, font)
+    if runway_axis:
+        # The runway's ticks ("2 y") sit right of the plot: room for them inside the page.
+        fig.update_layout(yaxis2=runway_axis, margin_r=(fig.layout.margin.r or 0) + font * 3)
     fig.update_xaxes(**base.date_axis(series), gridcolor=GRID, ticks="outside")
     if with_text:
         fig.add_annotation(**_footnote(p, margins, note_lines))

@@ -287,11 +287,16 @@ def score_history(
     shapes, notes = base.history_marks(marks, 11)
     traces = base.history_traces(series, line=2, marker=6)
     for trace in traces:
-        trace["hovertemplate"] = "%{x|%-d %b %Y}: %{y:.1f}<extra>" + trace["name"] + "</extra>"
+        unit = " y" if trace.get("yaxis") == "y2" else ""
+        trace["hovertemplate"] = (
+            "%{x|%-d %b %Y}: %{y:.1f}" + unit + "<extra>" + trace["name"] + "</extra>"
+        )
+    runway_axis = base.history_runway_axis(series, 11)
     return {
         "data": traces,
         "layout": {
-            "margin": {"l": 40, "r": 10, "t": 10, "b": 30},
+            **({"yaxis2": runway_axis} if runway_axis else {}),
+            "margin": {"l": 40, "r": 50 if runway_axis else 10, "t": 10, "b": 30},
             "height": 240,
             "font": FONT,
             "yaxis": {"range": [0, 100], "gridcolor": "#e3e7ee"},

@@ -200,7 +200,9 @@ def history_figure(user, company_id: int, preset: str = "memo"):
             rubric_version=str(version),
         ),
     )
-    series = company_selectors.history_series(snapshots, ("Frontier (x)", "Proprietary (y)"))
+    series = company_selectors.history_series(
+        snapshots, ("Frontier (x)", "Proprietary (y)", "Runway (years)")
+    )
     marks = rubric_selectors.adoption_marks()
     figure = memo.history_figure(series, text=text, preset=preset, marks=marks)
     return figure, slugify(f"{company.name}-history")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,10 +23,37 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import enqueue, scoring
+from ..alert_causes import Cause, State, Subject
 from ..models import Alert, Company, Membership
 from .models import AlertEmail, AlertEvent, AlertPreference, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
+
+
+# --- Bursts of edits: an alert waits ALERT_SETTLE_SECONDS before it goes out -------------
+
+
+def states_before_burst(company_ids) -> tuple[dict[Subject, State], dict[tuple, int]]:
+    """The state each subject was in before the burst of edits it is in, and the alerts
+    raised during the burst, by (company, task, kind, to_state): those whose event is not
+    sent yet (dispatch waits until they are ALERT_SETTLE_SECONDS old). A re-score compares
+    with these states, not with the last one, and replaces the burst's alerts that it does
+    not raise again: a move undone within the burst raises nothing."""
+    pending = Alert.objects.filter(
+        company_id__in=list(company_ids),
+        event__isnull=False,  # an alert without an event was never on its way out
+        event__dispatched_at__isnull=True,
+    ).values_list("id", "company_id", "task_id", "kind", "to_state", "event__previous")
+    states: dict[Subject, State] = {}
+    alerts = {}
+    for alert_id, company_id, task_id, kind, to_state, previous in pending:
+        alerts[(company_id, task_id, kind, to_state)] = alert_id
+        states[(company_id, task_id)] = (
+            previous["quadrant"],
+            previous["margin"],
+            previous["runway_years"],
+        )
+    return states, alerts
 
 
 def _values(quadrant, margin, runway, score: scoring.Score | None = None) -> dict:
@@ -36,26 +63,28 @@ def _values(quadrant, margin, runway, score: scoring.Score | None = None) -> dic
     return values
 
 
-def on_alerts_written(
-    sender, *, new_alerts, task_rows, task_scores, company_rows, company_results, **_
-) -> None:
+def on_alerts_written(sender, *, new_alerts, before, after, causes, **_) -> None:
     """The engine's signal (signals.alerts_written): record the events of its new alerts."""
-    record(
-        new_alerts=new_alerts,
-        task_rows=task_rows,
-        task_scores=task_scores,
-        company_rows=company_rows,
-        company_results=company_results,
-    )
+    record(new_alerts, before, after, causes)
 
 
-def record(*, new_alerts, task_rows, task_scores, company_rows, company_results) -> list[int]:
+def on_burst_query(sender, *, company_ids, **_):
+    """The engine's question (signals.burst_states): which alerts are still waiting to go
+    out, and the state before their burst."""
+    return states_before_burst(company_ids)
+
+
+def record(
+    new_alerts,
+    before: dict[Subject, State],
+    after: dict[Subject, scoring.Score],
+    causes: dict[tuple, Cause],
+) -> list[int]:
     """Give each alert just written (not one a repeated re-score raised again) its event,
-    with the previous and new quadrant, margin and runway; dispatch after commit."""
+    with the quadrant, margin and runway before the change (before its burst of edits)
+    and after it, and its cause; dispatch after commit."""
     if not new_alerts:
         return []
-    before_task = {row[0]: row[4:7] for row in task_rows}
-    before_company = {row[0]: row[1:4] for row in company_rows}
     keys = {(a.company_id, a.task_id, a.kind, a.as_of, a.to_state) for a in new_alerts}
     written = Alert.objects.filter(
         company_id__in={a.company_id for a in new_alerts},
@@ -66,21 +95,17 @@ def record(*, new_alerts, task_rows, task_scores, company_rows, company_results)
     for alert in written:
         if (alert.company_id, alert.task_id, alert.kind, alert.as_of, alert.to_state) not in keys:
             continue
-        if alert.task_id is not None:
-            before, after = before_task.get(alert.task_id), task_scores.get(alert.task_id)
-        else:
-            before, after = (
-                before_company.get(alert.company_id),
-                company_results.get(alert.company_id),
-            )
-        if before is None or after is None:
+        subject = (alert.company_id, alert.task_id)
+        was, now = before.get(subject), after.get(subject)
+        if was is None or now is None:
             continue
+        cause = causes.get((*subject, alert.kind, alert.to_state))
+        current = _values(now.quadrant, now.margin, now.runway_years, now)
+        if cause is not None:
+            current["cause"] = cause.payload()
         events.append(
             AlertEvent(
-                alert=alert,
-                fund_id=alert.company.fund_id,
-                previous=_values(*before),
-                current=_values(after.quadrant, after.margin, after.runway_years, after),
+                alert=alert, fund_id=alert.company.fund_id, previous=_values(*was), current=current
             )
         )
     AlertEvent.objects.bulk_create(events, ignore_conflicts=True)
@@ -93,7 +118,10 @@ def enqueue_dispatch() -> None:
     """Hand the new events to a job; with the broker down the sweep sends them later."""
     from . import jobs
 
-    enqueue.now(jobs.dispatch_alert_events)
+    # Sent once the burst has settled (beat's sweep sends it too); inline, at once.
+    settle = settings.ALERT_SETTLE_SECONDS
+    job = jobs.dispatch_alert_events
+    enqueue.now(job, countdown=settle + 1 if settle and not enqueue.runs_inline(job) else None)
 
 
 def event_payload(event: AlertEvent) -> dict:
@@ -103,6 +131,7 @@ def event_payload(event: AlertEvent) -> dict:
         "id": alert.pk,
         "kind": alert.kind,
         "message": alert.message,
+        "cause": event.current.get("cause"),
         "as_of": alert.as_of.isoformat(),
         "created_at": alert.created_at.isoformat(),
         "fund": {"id": company.fund_id, "name": company.fund.name},
@@ -125,6 +154,10 @@ def dispatch(limit: int = 1000) -> list[int]:
             AlertEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("alert__company__fund", "alert__task")
             .filter(dispatched_at__isnull=True)
+            # A burst of edits settles first: its alerts may still be replaced or undone.
+            .filter(
+                created_at__lte=timezone.now() - timedelta(seconds=settings.ALERT_SETTLE_SECONDS)
+            )
             .order_by("id")[:limit]
         )
         if not pending:

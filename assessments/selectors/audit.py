@@ -8,10 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Value
+from django.db.models import CharField, OuterRef, Subquery, Value
 
 from .. import scoring
-from ..models import Company, Evidence, Membership, Task
+from ..models import Company, Evidence, Membership, RubricVersion, Task
 
 # --- A change in words --------------------------------------------------------------------
 
@@ -118,6 +118,8 @@ def _from_where_they_differ(before: str, after: str, limit: int | None) -> tuple
 
 # --- Audit trail --------------------------------------------------------------------------
 
+AUDIT_KINDS = ("company", "task", "evidence", "membership", "rubric")
+
 
 def _audit_histories(fund_id: int, company_id: int | None = None, user_id: int | None = None):
     """Each audited kind's history rows that belong to the fund, deleted objects included,
@@ -137,6 +139,10 @@ def _audit_histories(fund_id: int, company_id: int | None = None, user_id: int |
     }
     if not company_id:
         histories["membership"] = Membership.history.filter(fund_id=fund_id)
+    # A rubric activation re-scores every fund and every company: it belongs in each trail.
+    # Its saved record is the one that makes the version active (drafts are never active,
+    # and an active version is not edited).
+    histories["rubric"] = RubricVersion.history.filter(is_active=True)
     if user_id:
         histories = {kind: qs.filter(history_user_id=user_id) for kind, qs in histories.items()}
     return histories
@@ -173,6 +179,8 @@ ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 def _action(kind: str, record, raw: list[tuple[str, object, object]]) -> str:
     """The change as a reader names it: an evidence verify or send-back is not an 'edit'."""
+    if kind == "rubric":
+        return "activated"
     if record.history_type != "~" or kind != "evidence":
         return ACTIONS.get(record.history_type, record.history_type)
     names = {name for name, _, new in raw}
@@ -193,12 +201,26 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
     wanted: dict[str, list[int]] = defaultdict(list)
     for row in index_rows:
         wanted[row["kind"]].append(row["history_id"])
-    models = {"company": Company, "task": Task, "evidence": Evidence, "membership": Membership}
+    models = {
+        "company": Company,
+        "task": Task,
+        "evidence": Evidence,
+        "membership": Membership,
+        "rubric": RubricVersion,
+    }
     records = {}
     for kind, ids in wanted.items():
         history = models[kind].history
-        rows = list(history.filter(history_id__in=ids).select_related("history_user"))
-        previous = _previous_records(history, rows)
+        rows = history.filter(history_id__in=ids).select_related("history_user")
+        if kind == "rubric":
+            # An activation is told by its version and how many scores it moved (kept on the
+            # version itself), not by a diff: one query, like every other kind.
+            moved = RubricVersion.objects.filter(pk=OuterRef("id")).values("activation_moved")
+            rows = list(rows.annotate(moved=Subquery(moved)))
+            previous = {}
+        else:
+            rows = list(rows)
+            previous = _previous_records(history, rows)
         for record in rows:
             records[(kind, record.history_id)] = (record, previous.get(record.history_id))
     names = _names(records)
@@ -218,6 +240,9 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
         key = (row["kind"], row["history_id"])
         record, _ = records[key]
         company, task, subject = _subject(row["kind"], record, names, users)
+        changes = changes_in_words(raw[key], users)
+        if row["kind"] == "rubric":
+            changes = [Change("scores moved", "", _moved_in_words(record.moved))]
         entries.append(
             AuditEntry(
                 kind=row["kind"],
@@ -226,10 +251,21 @@ def audit_entries(index_rows: list[dict]) -> list[AuditEntry]:
                 company=company,
                 task=task,
                 subject=subject,
-                changes=changes_in_words(raw[key], users),
+                changes=changes,
             )
         )
     return entries
+
+
+def _moved_in_words(moved: dict | None) -> str:
+    """How many scores an activation's re-score moved: "3 tasks, 1 company (every fund)"."""
+    if not moved:
+        return "not yet re-scored"
+    tasks, companies = moved.get("tasks", 0), moved.get("companies", 0)
+    return (
+        f"{tasks} task{'s' if tasks != 1 else ''}, "
+        f"{companies} compan{'ies' if companies != 1 else 'y'} (every fund)"
+    )
 
 
 def _names(records: dict) -> dict:
@@ -254,6 +290,9 @@ def _subject(kind: str, record, names: dict, users: dict[int, str]) -> tuple[str
     if kind == "membership":
         who = users.get(record.user_id, "a removed user")
         return "", "", f"{who} ({record.role})"
+    if kind == "rubric":
+        name = f" ({record.name})" if record.name else ""
+        return "", "", f"rubric version {record.number}{name}, re-scoring every fund"
     if kind == "company":
         return companies.get(record.id, record.name), "", "company"
     if kind == "task":

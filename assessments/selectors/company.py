@@ -79,11 +79,13 @@ def task_waterfall(task: Task, evidence: Iterable[Evidence], as_of: date, rubric
     return screen_charts.waterfall(task_contributions(evidence, as_of, rubric), rubric)
 
 
-def history_series(snapshots, names: tuple[str, str]) -> list[base.HistorySeries]:
+def history_series(snapshots, names: tuple[str, str, str]) -> list[base.HistorySeries]:
+    """The x, y and runway lines of a task's or company's snapshots."""
     dates = [s.as_of for s in snapshots]
     return [
         base.HistorySeries(names[0], dates, [s.x for s in snapshots]),
         base.HistorySeries(names[1], dates, [s.y for s in snapshots]),
+        base.runway_series(names[2], snapshots),
     ]
 
 
@@ -164,11 +166,11 @@ def company_page(
     )
     # The history is restated under the active version; a dotted line marks each adoption.
     marks = adoption_marks()
-    company_lines = history_series(company_history, ("company x", "company y"))
+    company_lines = history_series(company_history, ("company x", "company y", "company runway"))
     views = []
     for task in tasks:
         evidence = annotate_effects(list(task.evidence.all()), as_of, rubric)
-        task_lines = history_series(task_history[task.id], ("task x", "task y"))
+        task_lines = history_series(task_history[task.id], ("task x", "task y", "task runway"))
         views.append(
             TaskView(
                 task=task,
@@ -189,7 +191,10 @@ def company_page(
         "rubric": rubric,
         "as_of": as_of,
         "history": screen_charts.score_history(
-            [*history_series(company_history, ("x (frontier)", "y (proprietary)")), confidence],
+            [
+                *history_series(company_history, ("x (frontier)", "y (proprietary)", "runway")),
+                confidence,
+            ],
             marks,
         ),
     }

@@ -52,6 +52,9 @@ SORT_KEYS = {
     "y": lambda p: p.score.y if p.score.is_scored else None,
     "quadrant": lambda p: p.score.quadrant,
     "runway": lambda p: p.score.runway_years,
+    # Sorted by the share absorbed within two years: the widest view of what is at risk.
+    "absorbed": lambda p: None if p.shares is None else p.shares.absorbed_2y,
+    "unscored": lambda p: None if p.shares is None else p.shares.unscored,
     "confidence": lambda p: p.score.confidence,
     "evidence": lambda p: p.score.evidence_count,
     "size": lambda p: p.size,
@@ -98,6 +101,9 @@ class MapPoint:
     # Why it moved since the trail's start date, under the map's rubric at both dates
     # (None without a trail).
     movement: scoring.Movement | None = None
+    # A company's shares of its value absorbed and unscored (None for a task, or a company
+    # without tasks).
+    shares: scoring.ValueShares | None = None
 
 
 @dataclass
@@ -188,10 +194,24 @@ def scores_as_of(
 ) -> dict[int, scoring.Score]:
     """Scores of the given companies (their task_weights) or tasks (weights None) as of a
     day under any rubric, by the SQL scoring path: one grouped statement."""
+    return scores_and_shares_as_of(ids, weights, day, rubric)[0]
+
+
+def scores_and_shares_as_of(
+    ids: list[int],
+    weights: list[tuple[int, int, float]] | None,
+    day: date,
+    rubric: scoring.Rubric,
+) -> tuple[dict[int, scoring.Score], dict[int, scoring.ValueShares]]:
+    """scores_as_of, and each company's shares of value absorbed and unscored from the same
+    task scores (none per task)."""
     if weights is None:
-        return scoring_sql.task_scores_as_of(ids, day, rubric)
+        return scoring_sql.task_scores_as_of(ids, day, rubric), {}
     task_scores = scoring_sql.task_scores_as_of(_tasks_of(ids), day, rubric)
-    return scoring_sql.company_scores(weights, task_scores, day, rubric)
+    return (
+        scoring_sql.company_scores(weights, task_scores, day, rubric),
+        scoring_sql.company_value_shares(weights, task_scores, day, rubric),
+    )
 
 
 def _tasks_of(company_ids: list[int]) -> QuerySet:
@@ -240,7 +260,9 @@ def map_points(user, filters: MapFilters) -> MapView:
         )
     else:
         prefix = ""
-        rows = companies.order_by("name").values(*MAP_COMPANY_VALUES, *SCORE_VALUES)
+        rows = companies.order_by("name").values(
+            *MAP_COMPANY_VALUES, *SCORE_VALUES, *scoring.VALUE_SHARE_FIELDS
+        )
     # The largest size the user can see rides along in the same query (a scalar subquery).
     rows = list(rows.annotate(size_top=_largest_size(user, filters.size_by)))
     ids = [row["id"] for row in rows]
@@ -249,9 +271,19 @@ def map_points(user, filters: MapFilters) -> MapView:
     unscored = scoring.Score.unscored()
     if is_today:
         scores = {row["id"]: _stored_score(row) for row in rows}
+        shares = (
+            {}
+            if prefix
+            else {
+                row["id"]: scoring.ValueShares.stored([row[f] for f in scoring.VALUE_SHARE_FIELDS])
+                for row in rows
+            }
+        )
     else:
-        scores = scores_as_of(ids, weights, as_of, rubric)
+        scores, shares = scores_and_shares_as_of(ids, weights, as_of, rubric)
     points = [_point(row, prefix, filters.size_by, scores.get(row["id"], unscored)) for row in rows]
+    for p in points:
+        p.shares = shares.get(p.id)
     rubric_then_number = None
     if trail:
         _trail(points, ids, weights, filters.since, as_of, rubric)

@@ -11,7 +11,7 @@ from ..models import (
     Company,
     Task,
 )
-from ..scoring_sql import company_scores, task_scores_as_of
+from ..scoring_sql import company_scores, company_value_shares, task_scores_as_of
 from . import active_rubric_version, stored_score, today
 
 
@@ -21,6 +21,8 @@ class PortfolioRow:
 
     company: Company
     score: scoring.Score
+    # The shares of its value absorbed and unscored (None for a company without tasks).
+    shares: scoring.ValueShares | None = None
 
     @property
     def fund(self):
@@ -36,18 +38,16 @@ def portfolio(user, *, fund_id: int | None = None, as_of: date | None = None) ->
         )
     )
     if as_of is None or as_of == today():
-        return [PortfolioRow(c, stored_score(c)) for c in companies]
+        return [PortfolioRow(c, stored_score(c), c.value_shares) for c in companies]
     rubric = active_rubric_version().to_rubric()
     ids = [c.id for c in companies]
     tasks = Task.objects.filter(company_id__in=ids)
-    scores = company_scores(
-        tasks.values_list("id", "company_id", "weight"),
-        task_scores_as_of(tasks.values("id"), as_of, rubric),
-        as_of,
-        rubric,
-    )
+    weights = list(tasks.values_list("id", "company_id", "weight"))
+    task_scores = task_scores_as_of(tasks.values("id"), as_of, rubric)
+    scores = company_scores(weights, task_scores, as_of, rubric)
+    shares = company_value_shares(weights, task_scores, as_of, rubric)
     unscored = scoring.Score.unscored()
-    return [PortfolioRow(c, scores.get(c.id, unscored)) for c in companies]
+    return [PortfolioRow(c, scores.get(c.id, unscored), shares.get(c.id)) for c in companies]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class ScoreLine:
     company: str
     task: str
     score: scoring.Score
+    # A company's shares of its value absorbed and unscored; None on a task's line.
+    shares: scoring.ValueShares | None = None
 
 
 def score_lines(*, as_of: date, fund_name: str | None = None, user=None) -> list[ScoreLine]:
@@ -79,14 +81,15 @@ def score_lines(*, as_of: date, fund_name: str | None = None, user=None) -> list
     task_list = list(tasks)
     task_scores = task_scores_as_of([t.id for t in task_list], as_of, rubric)
     unscored = scoring.Score.unscored()
-    per_company = company_scores(
-        [(t.id, t.company_id, t.weight) for t in task_list], task_scores, as_of, rubric
-    )
+    weights = [(t.id, t.company_id, t.weight) for t in task_list]
+    per_company = company_scores(weights, task_scores, as_of, rubric)
+    shares = company_value_shares(weights, task_scores, as_of, rubric)
     lines = [
         ScoreLine(t.company.fund.name, t.company.name, t.name, task_scores.get(t.id, unscored))
         for t in task_list
     ]
     lines += [
-        ScoreLine(c.fund.name, c.name, "", per_company.get(c.id, unscored)) for c in companies
+        ScoreLine(c.fund.name, c.name, "", per_company.get(c.id, unscored), shares.get(c.id))
+        for c in companies
     ]
     return lines

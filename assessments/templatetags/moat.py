@@ -25,6 +25,10 @@ register.filter("factor_name", vocabulary.factor)
 register.filter("signed_points", vocabulary.signed)
 register.filter("day", vocabulary.day)
 register.filter("share", vocabulary.share)
+register.filter("value_words", vocabulary.value_words)
+register.filter("unscored_words", vocabulary.unscored_words)
+register.filter("absorbed_shares", vocabulary.absorbed_shares)
+register.filter("unscored_share", vocabulary.unscored_share)
 
 
 @register.filter

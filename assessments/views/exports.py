@@ -72,7 +72,13 @@ def export_map(request: HttpRequest, fmt: str) -> HttpResponse:
     data = export_data.map_data(request.user, filters)
     if fmt == "csv":
         out = io.StringIO()
-        score_csv.write_map_csv(out, data.points, data.rubric, per_task=export_data.per_task(data))
+        score_csv.write_map_csv(
+            out,
+            data.points,
+            data.rubric,
+            per_task=export_data.per_task(data),
+            trail=export_data.trail_start(data.filters, data.as_of) is not None,
+        )
         return _file(out.getvalue().encode(), "csv", export_data.filename(data, fmt))
     if fmt == "pptx":
         figure = export_data.map_chart(data, memo.SLIDE_BODY, with_text=False)

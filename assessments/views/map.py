@@ -33,6 +33,8 @@ TABLE_COLUMNS = (
     ("y", "Proprietary (y)"),
     ("quadrant", "Quadrant"),
     ("runway", "Runway"),
+    ("absorbed", "Absorbed now · 1 y · 2 y"),
+    ("unscored", "No evidence"),
     ("confidence", "Confidence"),
     ("evidence", "Evidence"),
     ("size", "Size"),
@@ -40,7 +42,7 @@ TABLE_COLUMNS = (
 # The table shows a page of rows in the chosen order, the chart every point: a filter change
 # at 1,000 companies then swaps a region of well under 150 kB.
 TABLE_PAGE = 50
-NUMERIC_COLUMNS = {"x", "y", "runway", "confidence", "evidence", "size"}
+NUMERIC_COLUMNS = {"x", "y", "runway", "absorbed", "unscored", "confidence", "evidence", "size"}
 
 
 def _url(query: QueryDict, **changes) -> str:

@@ -69,6 +69,7 @@ def test_a_partner_adds_a_webhook_and_reads_its_delivery_log(
 ):
     settings.WEBHOOK_BACKOFF_SECONDS = 0  # the sweep below finds the retry due at once
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receiver is on loopback
+    settings.ALERT_SETTLE_SECONDS = 0  # one re-score, no burst: its alerts go out at once
     load_demo()
     fund = Fund.objects.order_by("name").first()
     receiver = Receiver()

@@ -35,6 +35,13 @@ pytestmark = pytest.mark.django_db
 TODAY = date.today()
 
 
+@pytest.fixture(autouse=True)
+def sent_without_settling(settings):
+    """These tests are about delivery: each re-score's alerts go out at once (bursts of
+    edits, which wait to settle, are tested in tests/unit/test_alert_bursts.py)."""
+    settings.ALERT_SETTLE_SECONDS = 0
+
+
 class Receiver:
     """An HTTP endpoint on 127.0.0.1 that records each POST and answers the next status."""
 
@@ -146,6 +153,14 @@ def test_a_rescore_sends_one_signed_batch_with_before_and_after(
     assert task_alert["current"]["quadrant"] == "specialist_models"
     assert {"margin", "runway_years"} <= set(task_alert["previous"]) & set(task_alert["current"])
     assert task_alert["company"]["name"] == "Acme"
+    # Every alert names its cause and who caused it, in its text and as data.
+    who = world["partner"].get_username()
+    assert task_alert["cause"] == {
+        "kind": "evidence",
+        "by": who,
+        "detail": f"a new note by {who}",
+    }
+    assert task_alert["message"].endswith(f"· cause: a new note by {who}")
     delivery = WebhookDelivery.objects.get(webhook=hook)
     assert str(delivery.pk) == headers["X-Moatmap-Delivery"] == str(payload["delivery"])
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
@@ -276,6 +291,7 @@ def test_alerts_mail_at_once_only_members_who_asked(
     mail = mailoutbox[0].body
     assert "Fund One" in mail and "Acme" in mail and "Untrainable to Specialist models" in mail
     assert "was untrainable, now specialist_models" in mail
+    assert f"cause: a new note by {world['partner'].get_username()}" in mail
 
 
 def test_the_daily_digest_is_one_mail_grouped_by_fund_and_company(
@@ -302,6 +318,8 @@ def test_the_daily_digest_is_one_mail_grouped_by_fund_and_company(
         < body.index("Elsewhere")
     )
     assert body.count("Contract review") + body.count("Task moved") >= 1
+    # Each alert says what moved it and who.
+    assert f"cause: a new note by {world['other_partner'].get_username()}" in body
     assert "daily digest" in mailoutbox[0].subject
     # The next digest has nothing new: no mail.
     assert alerting.send_digests(timezone.now() + timedelta(seconds=2)) == 0

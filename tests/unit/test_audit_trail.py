@@ -22,6 +22,7 @@ from assessments.models import (
     RubricVersion,
     Task,
 )
+from assessments.scoring import VALUE_SHARE_FIELDS
 from tests.factories import UserFactory, make_rubric_owner
 from tests.security.security_world import ASSOCIATE, FAST_HASHERS, PARTNER, VIEWER, build_world
 
@@ -29,7 +30,7 @@ AUDITED = (Fund, Company, Task, Evidence, Membership, RubricVersion)
 # What the set-based writes change: scores, and the recompute protocol's bookkeeping.
 SET_BASED_WRITES = {
     Task: {*SCORE_FIELDS, "input_version", "scored_version", "stale_since"},
-    Company: set(SCORE_FIELDS),
+    Company: {*SCORE_FIELDS, *VALUE_SHARE_FIELDS},
 }
 
 
@@ -229,3 +230,37 @@ def test_demo_load_and_recomputes_keep_the_trail_in_step():
 def test_every_audited_model_keeps_history():
     for model in AUDITED:
         assert isinstance(getattr(model, "history", None), models.Manager), model.__name__
+
+
+@pytest.mark.django_db
+def test_a_rubric_activation_is_in_every_funds_trail_with_how_many_scores_moved(
+    client, django_capture_on_commit_callbacks
+):
+    world = build_world()
+    task = Task.objects.filter(company__fund=world.fund).first()
+    services.evidence_create(
+        task=task,
+        author=world.users[PARTNER],
+        factor="system_access",
+        stance=1,
+        strength=5,
+        confidence="high",
+        observed_on=date(2026, 1, 2),
+    )
+    recompute.rescore_everything()
+    # A boundary 200 points higher absorbs every scored task and company.
+    version = RubricVersion.objects.create(number=9, name="Stricter", boundary_at_epoch=310.0)
+    partner = world.users[PARTNER]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rubric_activate(version=version, user=partner)
+    client.force_login(partner)
+    html = client.get(reverse("fund_audit", args=[world.fund.pk])).content.decode()
+    before, after = html.split("Activated</span> rubric version 9 (Stricter)")
+    row = before.rsplit("<tr>", 1)[1] + after.split("</tr>", 1)[0]
+    assert f"<td>{partner.get_username()}</td>" in row
+    version.refresh_from_db()
+    moved = version.activation_moved
+    assert moved["tasks"] >= 1 and moved["companies"] >= 1
+    tasks = f"{moved['tasks']} task{'s' if moved['tasks'] != 1 else ''}"
+    companies = f"{moved['companies']} compan{'ies' if moved['companies'] != 1 else 'y'}"
+    assert f"scores moved:</span> {tasks}, {companies} (every fund)</li>" in row

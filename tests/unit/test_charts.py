@@ -387,3 +387,37 @@ def test_shorten_cuts_at_word_boundaries():
     assert base.shorten("Run payroll and file payroll taxes", 20) == "Run payroll and…"
     assert base.shorten("Short", 20) == "Short"
     assert base.shorten("Supercalifragilisticexpialidocious", 10) == "Supercali…"
+
+
+def test_every_score_history_draws_its_runway_on_its_own_axis_on_screen_and_in_print():
+    from types import SimpleNamespace
+
+    from assessments.selectors.company import history_series
+
+    days = [date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1), date(2026, 10, 1)]
+    # A swing that x and y alone hide: 0.8 → 3.2 → 1.0 y, then absorbed.
+    runways = [0.8, 3.2, 1.0, 0.0]
+    snapshots = [
+        SimpleNamespace(as_of=d, x=55.0, y=52.0 + r, runway_years=r)
+        for d, r in zip(days, runways, strict=True)
+    ]
+    series = history_series(snapshots, ("x", "y", "runway"))
+    assert [s.measure for s in series] == [base.SCORE, base.SCORE, base.RUNWAY]
+    screen = screen_charts.score_history(series)
+    printed = memo.history_figure(series, text=memo.ChartText("H")).to_plotly_json()
+    for figure in (screen, printed):
+        runway = next(t for t in figure["data"] if t["name"] == "runway")
+        assert list(runway["y"]) == runways  # absorbed is 0, not a gap
+        assert runway["yaxis"] == "y2" and runway["line"]["dash"] == "dash"
+        axis = figure["layout"]["yaxis2"]
+        assert axis["overlaying"] == "y" and axis["side"] == "right"
+        assert axis["range"][0] == 0 and axis["range"][1] >= 3.2
+        assert axis["ticksuffix"] == " y" and axis["dtick"] == 1
+        scores = [t for t in figure["data"] if t["name"] in ("x", "y")]
+        assert all(t.get("yaxis", "y") == "y" for t in scores)
+    assert "y<extra>runway</extra>" in next(
+        t["hovertemplate"] for t in screen["data"] if t["name"] == "runway"
+    )
+    # An unscored date leaves a gap in the runway line.
+    gap = base.runway_series("runway", [SimpleNamespace(as_of=days[0], runway_years=None)])
+    assert list(gap.values) == [None]

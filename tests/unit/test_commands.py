@@ -41,6 +41,10 @@ def test_imported_sample_portfolio_exports_the_expected_scores(operator, as_of):
         for column in ("x", "y", "margin", "runway_years"):
             assert float(mine[column]) == pytest.approx(float(row[column]), abs=0.05), column
         assert float(mine["confidence"]) == pytest.approx(float(row["confidence"]), abs=0.005)
+        # A company's shares of value absorbed and unscored; empty on a task's row.
+        for column in ("value_absorbed", "value_absorbed_1y", "value_absorbed_2y"):
+            assert mine[column] == row[column], (row["company"], row["task"], column)
+        assert mine["value_unscored"] == row["value_unscored"]
 
 
 def test_export_header_and_unscored_rows(operator):
@@ -58,10 +62,18 @@ def test_export_header_and_unscored_rows(operator):
         "quadrant",
         "margin",
         "runway_years",
+        "value_absorbed",
+        "value_absorbed_1y",
+        "value_absorbed_2y",
+        "value_unscored",
     ]
     task_row, company_row = rows
     assert task_row["quadrant"] == company_row["quadrant"] == "Unscored"
     assert task_row["x"] == task_row["y"] == task_row["runway_years"] == ""
+    assert task_row["value_absorbed"] == task_row["value_unscored"] == ""
+    # Its one task has no evidence: all of its value is unscored, none absorbed.
+    assert company_row["value_unscored"] == "1.0000"
+    assert company_row["value_absorbed_2y"] == "0.0000"
     assert task_row["fund"] == "'=Fund" and task_row["task"] == "'+task"
 
 

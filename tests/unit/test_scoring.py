@@ -730,6 +730,18 @@ def test_sample_portfolio_reproduces_reference_scores(as_of):
     with (DATA / f"sample-scores-{as_of.isoformat()}.csv").open(newline="", encoding="utf-8") as fh:
         expected = list(csv.DictReader(fh))
     actual = score_portfolio(as_of)
+    shares_of = {
+        (fund, company): scoring.value_shares(
+            [
+                (data["weight"], actual[(fund, company, task)])
+                for (f, c, task), data in load_portfolio().items()
+                if (f, c) == (fund, company)
+            ],
+            as_of,
+        )
+        for fund, company, task in actual
+        if task == ""
+    }
 
     expected_keys = {(e["fund"], e["company"], e["task"]) for e in expected}
     assert len(expected_keys) == len(expected)
@@ -750,6 +762,11 @@ def test_sample_portfolio_reproduces_reference_scores(as_of):
                 assert got is None, (key, field)
             else:
                 assert got == pytest.approx(want, abs=0.05), (key, field)
+        # A company's shares of its value absorbed and unscored, computed, to 4 decimals.
+        shares = shares_of[key[:2]].as_dict() if key[2] == "" else dict.fromkeys(e, None)
+        for field in scoring.VALUE_SHARE_FIELDS:
+            want = e[field]
+            assert want == ("" if shares[field] is None else f"{shares[field]:.4f}"), (key, field)
 
 
 def test_confidence_stays_below_one_however_much_evidence_counts():

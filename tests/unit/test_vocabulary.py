@@ -54,7 +54,7 @@ def test_a_change_carries_its_sign_and_a_true_minus_unless_it_rounds_to_nothing(
 
 
 def test_shares_dates_and_counts():
-    assert vocabulary.share(0.3125) == "31 %"
+    assert vocabulary.share(0.3125) == "31\u00a0%", "a share never breaks from its sign"
     assert vocabulary.share(None) == "–"
     assert vocabulary.day(date(2026, 12, 3)) == "3 Dec 2026"
     assert vocabulary.since(date(2025, 6, 1)) == "since 1 Jun 2025"
