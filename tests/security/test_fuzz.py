@@ -34,7 +34,10 @@ from hypothesis.extra.django import TestCase
 from assessments import forms as app_forms
 from assessments import imports, outbound, scoring
 from assessments.exports import render as rendering
+from assessments.identity import forms as identity_forms
 from assessments.models import NOTE_MAX_CHARS
+from assessments.notifications import forms as notification_forms
+from assessments.notifications.forms import WebhookForm
 from tests.factories import EvidenceFactory
 from tests.security.security_world import (
     ANON,
@@ -135,7 +138,12 @@ def parameter_names(url: str) -> list[str]:
         module = sys.modules[inspect.unwrap(func).__module__]
         source = inspect.getsource(module)
         names |= set(READ_NAME.findall(source))
-        for attr, value in vars(app_forms).items():
+        every_form = {
+            **vars(app_forms),
+            **vars(identity_forms),
+            **vars(notification_forms),
+        }
+        for attr, value in every_form.items():
             used = attr in FORM_ALIASES or (
                 isinstance(value, type) and issubclass(value, django_forms.BaseForm)
             )
@@ -334,4 +342,4 @@ def test_no_internal_address_passes_the_outgoing_check(host, port):
         pass
     else:
         raise AssertionError(f"{url} passed the check")
-    assert not app_forms.WebhookForm({"url": url}).is_valid()
+    assert not WebhookForm({"url": url}).is_valid()

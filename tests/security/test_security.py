@@ -456,7 +456,8 @@ def test_audit_trail_shows_the_funds_changes_newest_first_in_constant_queries(fa
     few = audit_queries(client, world.fund.pk)
     audit_changes(world, range(1, 21))
     # Every kind on both pages: the first shows the rubric's first version, this its next.
-    services.rubric_activate(version=world.draft_rubric, user=world.users[PARTNER])
+    owner = make_rubric_owner(world.users[PARTNER])
+    services.rubric_activate(version=world.draft_rubric, user=owner)
     CompanyFactory(fund=world.other_fund, name="Elsewhere Inc")
     assert audit_queries(client, world.fund.pk) == few
     page = client.get(reverse("fund_audit", args=[world.fund.pk])).content.decode()

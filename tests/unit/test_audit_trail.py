@@ -250,7 +250,7 @@ def test_a_rubric_activation_is_in_every_funds_trail_with_how_many_scores_moved(
     recompute.rescore_everything()
     # A boundary 200 points higher absorbs every scored task and company.
     version = RubricVersion.objects.create(number=9, name="Stricter", boundary_at_epoch=310.0)
-    partner = world.users[PARTNER]
+    partner = make_rubric_owner(world.users[PARTNER])
     with django_capture_on_commit_callbacks(execute=True):
         services.rubric_activate(version=version, user=partner)
     client.force_login(partner)
