@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .. import moves, scoring
+from .. import access, moves, scoring
 from ..models import (
     Company,
     CompanySnapshot,
@@ -229,21 +229,28 @@ class FundMoves:
     companies: int
 
 
-def funds_moved(draft: RubricVersion) -> list[FundMoves]:
+def funds_moved(user, draft: RubricVersion) -> list[FundMoves]:
     """Every fund of the firm, with how many of its companies the draft moves today (the
-    activation re-scores them all, whoever activates): names and counts only."""
-    companies = list(Company.objects.values_list("id", "fund_id", "fund__name"))
-    ids = [pk for pk, _, _ in companies]
+    activation re-scores them all, whoever activates): counts only. Funds the user is not a
+    member of are not named: they are counted together, as "other funds"."""
+    visible = set(access.visible_funds(user).values_list("id", flat=True))
+    companies = list(Company.objects.values_list("id", "fund_id"))
+    ids = [pk for pk, _ in companies]
     day = today()
     before = draft_scores(ids, "company", day, active_rubric_version().to_rubric())
     after = draft_scores(ids, "company", day, draft.to_rubric())
     unscored = scoring.score_task([], day, draft.to_rubric())
-    funds = {name: [0, 0] for name in Fund.objects.values_list("name", flat=True)}
-    for pk, _, name in companies:
-        counts = funds[name]
-        counts[1] += 1
-        counts[0] += _moved(before.get(pk, unscored), after.get(pk, unscored))
-    return [FundMoves(name, moved, total) for name, (moved, total) in sorted(funds.items())]
+    funds = dict(Fund.objects.values_list("id", "name"))
+    hidden = len(funds.keys() - visible)
+    other = f"{hidden} other fund{'s' if hidden != 1 else ''} (not yours: not named)"
+    counts = {funds[f]: [0, 0] for f in sorted(visible & funds.keys(), key=funds.get)}
+    if hidden:
+        counts[other] = [0, 0]
+    for pk, fund_id in companies:
+        row = counts[funds[fund_id] if fund_id in visible else other]
+        row[1] += 1
+        row[0] += _moved(before.get(pk, unscored), after.get(pk, unscored))
+    return [FundMoves(name, moved, total) for name, (moved, total) in counts.items()]
 
 
 def _moved(before: scoring.Score, after: scoring.Score) -> bool:

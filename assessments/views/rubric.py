@@ -250,7 +250,7 @@ def rubric_activate(request: HttpRequest, version_id: int) -> HttpResponse:
             "version": version,
             "active": selectors.active_rubric_version(),
             "summary": summary,
-            "funds_moved": rubric_selectors.funds_moved(version),
+            "funds_moved": rubric_selectors.funds_moved(request.user, version),
             "history_dates": len(rubric_selectors.restatement_dates(version)),
             "unconfirmed": request.method == "POST",
         },

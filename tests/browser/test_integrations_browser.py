@@ -29,6 +29,8 @@ def screen(page: Page) -> Page:
 
 
 def test_api_docs_render_offline_within_the_csp(screen: Page, live_server, artifacts_dir):
+    load_demo()
+    sign_in(screen, live_server.url, "viewer")  # the docs are behind a sign-in
     requests: list[str] = []
     screen.on("request", lambda r: requests.append(r.url))
     screen.goto(live_server.url + reverse("api:openapi-view"))

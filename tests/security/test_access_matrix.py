@@ -340,7 +340,14 @@ def test_staff_reach_the_admin(admin_client):
 
 # A superuser belongs to no fund and may do everything: the partner's answer on every URL
 # (the admin included, which partners cannot enter).
-SUPERUSER_DIFFERS = {"admin": (200, 200)}
+SUPERUSER_DIFFERS = {
+    "admin": (200, 200),
+    # Superusers own the firm's rubric; a fund's partner does not.
+    "rubric": (200, 302),
+    "rubric_draft": (200, 200),
+    "rubric_draft_discard": (405, 302),
+    "rubric_activate": (200, 200),
+}
 
 
 @pytest.mark.django_db

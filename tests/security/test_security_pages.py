@@ -22,7 +22,7 @@ from assessments import recompute, services
 from assessments.models import Alert, Evidence, EvidenceImport, ICPack, Role
 from assessments.notifications.models import Webhook
 from tests.conftest import CHROMIUM, need
-from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory
+from tests.factories import CompanyFactory, EvidenceFactory, TaskFactory, make_rubric_owner
 from tests.security.hostile import PAYLOAD, assert_inert, hostile_values, hostile_world_text
 from tests.security.security_world import (
     ASSOCIATE,
@@ -62,6 +62,8 @@ NO_FUND_TEXT = {
     "mfa_verify": "the code form, or a redirect",
     "mfa_disable": "a redirect",
     "webhook_delete": "a redirect to the webhooks page",
+    "webhook_send_test": "a redirect to the delivery log",
+    "webhook_resend": "a redirect to the delivery log",
     "oidc_authentication_init": "a redirect to the identity provider",
     "oidc_authentication_callback": "a redirect after sign-in",
     **dict.fromkeys(
@@ -86,7 +88,8 @@ def hostile_setup() -> World:
         user.last_name = f"Last{PAYLOAD}"[:150]
         user.email = f"{role}{PAYLOAD}"[:254]
         user.save()
-    partner = world.users[PARTNER]
+    # The partner also owns the rubric: the activation page (with every fund's name) is read.
+    partner = world.users[PARTNER] = make_rubric_owner(world.users[PARTNER])
     # A second evidence row still waiting for review (the world's one carries a
     # hostile send-back comment, which takes it out of the queue).
     waiting = hostile_values(Evidence)
