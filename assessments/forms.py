@@ -231,16 +231,16 @@ class EvidenceForm(forms.Form):
         self.fields["factor"].widget.attrs["data-direction-factor"] = "true"
         self.fields["stance"].widget.attrs["data-direction-stance"] = "true"
 
-    def direction(self) -> str:
-        """Which way the note as filled in pushes, in words (the script keeps it current)."""
+    def direction(self) -> directions.Direction | None:
+        """What the note as filled in does to the moat (the script keeps it current)."""
         factor = self["factor"].value() or scoring.FACTORS[0].code
         try:
             stance = int(self["stance"].value() or scoring.SUPPORTS)
         except (TypeError, ValueError):
             stance = scoring.SUPPORTS
         if factor not in scoring.FACTORS_BY_CODE or stance not in (-1, 1):
-            return ""
-        return directions.describe(factor, stance)
+            return None
+        return directions.direction(factor, stance)
 
     def sticky(self) -> dict:
         """The values a saved form hands to the next one."""
