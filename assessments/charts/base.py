@@ -34,8 +34,15 @@ YELLOW = "#F0E442"
 GREY = "#999999"
 INK = "#222222"
 MUTED = "#555555"
-# Qualitative: every colour of the palette once, in the order that keeps neighbours apart.
-PALETTE = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW)
+# Past Okabe & Ito's seven, darker hues from Paul Tol's schemes, told apart by lightness.
+INDIGO = "#332288"
+WINE = "#882255"
+OLIVE = "#999933"
+FOREST = "#117733"
+BROWN = "#8C510A"
+# Qualitative: every colour once, in the order that keeps neighbours apart. No grey: grey
+# is an unscored point, and a faint bubble is one with little evidence.
+PALETTE = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW, INDIGO, WINE, OLIVE, FOREST, BROWN)
 QUADRANT_COLOURS: Mapping[str, str] = {
     scoring.UNTRAINABLE: GREEN,
     scoring.LAB_TERRITORY: VERMILLION,
@@ -44,7 +51,9 @@ QUADRANT_COLOURS: Mapping[str, str] = {
 }
 UNSCORED_COLOUR = GREY
 OTHER = "Other"
-OTHER_COLOUR = GREY
+# The sectors past the palette's length share a dark teal of their own: a hue, so even a
+# faint "Other" bubble never reads as grey.
+OTHER_COLOUR = "#00505A"
 BOUNDARY_COLOUR = INK
 BOUNDARY_DASHES = ("solid", "dash", "dot")
 TRAIL_COLOUR = MUTED
@@ -166,7 +175,8 @@ def _capitalised(text: str) -> str:
 
 def group_colours(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> dict[str, tuple]:
     """Per colour key: (colour, legend name). Quadrants keep their colour; sectors take the
-    palette largest first, and past its length the smallest sectors share "Other"."""
+    palette largest first, each its own while they fit; only past its length do the smallest
+    sectors share "Other", named in the legend with how many sectors it holds."""
     counts = Counter(p.group for p in points if p.group not in QUADRANT_COLOURS)
     sectors = sorted(counts, key=lambda g: (-counts[g], g))
     own = len(PALETTE) if len(sectors) <= len(PALETTE) else len(PALETTE) - 1
@@ -175,8 +185,9 @@ def group_colours(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> dict[s
         for q, c in QUADRANT_COLOURS.items()
         if q in {p.group for p in points}
     }
+    other = f"{OTHER} ({len(sectors) - own} sectors)"
     for n, sector in enumerate(sectors):
-        colours[sector] = (PALETTE[n], sector) if n < own else (OTHER_COLOUR, OTHER)
+        colours[sector] = (PALETTE[n], sector) if n < own else (OTHER_COLOUR, other)
     return colours
 
 
@@ -189,7 +200,7 @@ def legend_groups(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> list[t
         colour, name = colours[p.group]
         entries.setdefault(name, (colour, []))[1].append(i)
     order = list(dict.fromkeys(name for _, (_, name) in colours.items()))
-    order.sort(key=lambda name: name == OTHER)
+    order.sort(key=lambda name: name in entries and entries[name][0] == OTHER_COLOUR)
     return [(name, *entries[name]) for name in order if name in entries]
 
 

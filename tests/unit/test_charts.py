@@ -217,16 +217,33 @@ def test_legend_shows_each_line_style_as_a_line_and_bubbles_as_swatches_of_one_s
 
 
 def test_sectors_past_the_palette_share_other_smallest_first():
-    sectors = [f"S{n}" for n in range(10)]
+    size = len(base.PALETTE)
+    sectors = [f"S{n:02}" for n in range(size + 3)]
     points = [
-        point(k, 50, 50, group=sector) for n, sector in enumerate(sectors) for k in range(10 - n)
+        point(k, 50, 50, group=sector)
+        for n, sector in enumerate(sectors)
+        for k in range(len(sectors) - n)
     ]
     colours = base.group_colours(points, RUBRIC)
-    own = {colours[s][0] for s in sectors[:6]}
-    assert len(own) == 6 and base.OTHER_COLOUR not in own
-    assert all(colours[s] == (base.OTHER_COLOUR, base.OTHER) for s in sectors[6:])
+    own = {colours[s][0] for s in sectors[: size - 1]}
+    assert len(own) == size - 1 and base.OTHER_COLOUR not in own
+    assert all(colours[s] == (base.OTHER_COLOUR, "Other (4 sectors)") for s in sectors[size - 1 :])
     names = [name for name, _, _ in base.legend_groups(points, RUBRIC)]
-    assert names == [*sectors[:6], "Other"]
+    assert names == [*sectors[: size - 1], "Other (4 sectors)"]
+
+
+def test_eleven_sectors_each_get_a_colour_of_their_own_and_none_is_grey():
+    # The demo's eleven companies, one sector each: nobody is lumped into "Other".
+    points = [point(n, 50, 50, group=f"Sector {n}") for n in range(11)]
+    colours = base.group_colours(points, RUBRIC)
+    used = [colour for colour, _ in colours.values()]
+    assert len(set(used)) == 11 and base.OTHER_COLOUR not in used
+    assert not {name for _, name in colours.values()} & {"Other"}
+    # Neither the unscored grey nor any other grey (equal red, green and blue).
+    for colour in (*base.PALETTE, base.OTHER_COLOUR):
+        red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert not red == green == blue, colour
+    assert base.OTHER_COLOUR not in base.PALETTE and base.OTHER_COLOUR != base.UNSCORED_COLOUR
 
 
 def test_bubble_area_is_proportional_to_size_against_the_visible_portfolio():
