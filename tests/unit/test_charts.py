@@ -103,10 +103,20 @@ def test_every_label_is_attached_to_its_own_bubble(medium, count, seed, per_task
     limit = screen_charts.LABEL_CHARS if medium == "screen" else memo.LABEL_CHARS
     drawn = {lab.text for lab in g.labels}
     left_off = {p.label for p in points if base.shorten(p.label, limit) not in drawn}
-    if medium != "screen" and left_off:
-        # Every name left off is named in the "also plotted" line (or counted there).
-        assert "Also plotted, unlabelled" in figure["layout"]["annotations"][-1]["text"]
-        assert set(figure["layout"]["meta"]["also_plotted"]) == left_off
+    if medium != "screen":
+        # Paper has no hover: every bubble is named, or numbered and named in the key.
+        numbered = figure["layout"]["meta"]["numbered"]
+        assert {name for _, name in numbered} == left_off
+        assert len(g.labels) + len(numbered) >= count
+        drawn_numbers = {
+            re.sub(r"</?b>", "", note["text"])
+            for note in figure["layout"]["annotations"]
+            if str(note.get("name", "")).startswith(("label", "number"))
+        }
+        assert {str(k) for k, _ in numbered} <= drawn_numbers
+        if numbered:
+            key = figure["layout"]["annotations"][-1]["text"].replace("<br>", " ")
+            assert key.count(";") == len(numbered) - 1 and "Numbered: 1 " in key
 
 
 def test_the_association_check_fails_when_the_placer_ignores_it(monkeypatch):
