@@ -21,6 +21,7 @@ from .models import (
     Company,
     CompanyStatus,
     Confidence,
+    ICPackOrder,
     Membership,
     Quadrant,
     Role,
@@ -537,6 +538,13 @@ class ICPackForm(forms.Form):
         label="Movement since",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    order = forms.ChoiceField(
+        required=False, choices=ICPackOrder.choices, initial=ICPackOrder.RUNWAY, label="Order"
+    )
+    include_passed = forms.BooleanField(required=False, label="Include companies we passed on")
+
+    def clean_order(self) -> str:
+        return self.cleaned_data.get("order") or ICPackOrder.RUNWAY
 
     def clean_as_of(self) -> date:
         as_of = self.cleaned_data.get("as_of") or selectors.today()

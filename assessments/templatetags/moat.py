@@ -50,6 +50,12 @@ def money(value) -> str:
 
 
 @register.filter
+def percent(value) -> str:
+    """A share 0–1 as a whole percentage: 0.4 → "40%"; an en dash when there is none."""
+    return "–" if value is None else f"{value:.0%}"
+
+
+@register.filter
 def note_html(text: str) -> str:
     # Safe to mark: render_note whitelists tags, attributes and URL schemes.
     return mark_safe(notes.render_note(text))  # noqa: S308
