@@ -358,21 +358,26 @@ def memo_map(
 
 def waterfall_range(
     steps: Sequence[base.Step], panel_px: float, text_px: float, least: float = 16.0
-) -> list[float]:
-    """The score axis of one panel: the bars' whole path from 50, at least ``least`` points
-    wide (a one-note panel's bar is then long enough to read), with ``text_px`` to spare
-    beyond both ends for the values written beside the bars (``panel_px`` is the panel's
-    width); never past 0–100."""
+) -> tuple[list[float], list[float]]:
+    """The score axis of one panel and its ticks: the bars' whole path from 50, at least
+    ``least`` points wide (a one-note panel's bar is then long enough to read), with
+    ``text_px`` to spare beyond both ends for the values written beside the bars
+    (``panel_px`` is the panel's width). The spare room may reach past 0 or 100, where a
+    value beside a bar needs it; the ticks never do."""
     path, level = [50.0], 50.0
     for step in steps:
         level += step.points
         path.append(level)
     low, high = min(path), max(path)
     widen = max(0.0, least - (high - low)) / 2
-    low, high = low - widen, high + widen
+    low, high = max(0.0, low - widen), min(100.0, high + widen)
     share = min(0.35, text_px / max(panel_px, 1.0))
     pad = (high - low) * share / (1 - 2 * share)
-    return [max(0.0, low - pad), min(100.0, high + pad)]
+    span = high - low
+    # Three or four ticks: a memo's panel is about an inch and a half wide.
+    every = 5 if span <= 15 else 10 if span <= 30 else 20 if span <= 60 else 25
+    ticks = [float(t) for t in range(0, 101, every) if low - 1e-9 <= t <= high + 1e-9]
+    return [low - pad, high + pad], ticks
 
 
 def empty_axis_line(axis: str) -> str:
@@ -443,8 +448,10 @@ def waterfall_figure(
         trace["textfont"] = {"size": p.small_size, "color": base.INK}
         fig.add_trace(trace, row=1, col=col)
         text_px = max(len(v) for v in trace["text"]) * p.small_size * labels.CHAR_WIDTH + 8
+        score_range, ticks = waterfall_range(shown[axis], panel_px, text_px)
         fig.update_xaxes(
-            range=waterfall_range(shown[axis], panel_px, text_px),
+            range=score_range,
+            tickvals=ticks,
             gridcolor=GRID,
             showline=True,
             linecolor="#999999",
