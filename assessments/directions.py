@@ -1,11 +1,24 @@
-"""Which way a note pushes, in words: "supports · lowers Frontier — general models already do
-this". Pure (no Django), so the form, the evidence table and the demo's tests share it."""
+"""What a note does to the moat, in words: "weakens the moat: general models already do
+this task". The one place that says it: the evidence form (its script reads table()), the
+evidence table, the review queue, the exports and the IC pack all take it from here.
+
+A factor that lowers its axis reads backwards as "supports": supporting "frontier model
+parity" is bad news for the moat. So every surface leads with the effect on the moat (up
+and to the right is the moat, docs/scoring.md), and the factor's own stance and axis
+follow as detail. Pure (no Django).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from . import scoring
 
 AXIS_WORDS = {scoring.X: "Frontier", scoring.Y: "Proprietary"}
+STRENGTHENS = "strengthens"
+WEAKENS = "weakens"
+# Drawn beside the words (never colour alone): up for a note that raises its axis.
+ARROWS = {STRENGTHENS: "▲", WEAKENS: "▼"}
 
 # Per factor: what a supporting note says, and what a contradicting one says, in a few words.
 FACTOR_PUSH: dict[str, tuple[str, str]] = {
@@ -19,7 +32,7 @@ FACTOR_PUSH: dict[str, tuple[str, str]] = {
         "little public data exists for it",
     ),
     "frontier_model_parity": (
-        "general models already do this",
+        "general models already do this task",
         "general models still fall short here",
     ),
     "open_model_parity": (
@@ -58,28 +71,73 @@ def raises(factor: str, stance: int) -> bool:
     return scoring.FACTORS_BY_CODE[factor].polarity * stance > 0
 
 
-def push(factor: str, stance: int) -> str:
-    """'lowers Frontier — general models already do this'."""
-    info = scoring.FACTORS_BY_CODE[factor]
-    verb = "raises" if raises(factor, stance) else "lowers"
-    said = FACTOR_PUSH[factor][0 if stance == scoring.SUPPORTS else 1]
-    return f"{verb} {AXIS_WORDS[info.axis]} — {said}"
+def effect(factor: str, stance: int) -> str:
+    """STRENGTHENS or WEAKENS: what a note with this factor and stance does to the moat."""
+    return STRENGTHENS if raises(factor, stance) else WEAKENS
+
+
+def effect_words(factor: str, stance: int) -> str:
+    """'weakens the moat'."""
+    return f"{effect(factor, stance)} the moat"
+
+
+def said(factor: str, stance: int) -> str:
+    """What the note says, in a few words: 'general models already do this task'."""
+    return FACTOR_PUSH[factor][0 if stance == scoring.SUPPORTS else 1]
 
 
 def describe(factor: str, stance: int) -> str:
-    """'supports · lowers Frontier — general models already do this'."""
+    """'weakens the moat: general models already do this task'."""
+    return f"{effect_words(factor, stance)}: {said(factor, stance)}"
+
+
+def detail(factor: str, stance: int) -> str:
+    """The factor's own terms, for a tooltip: 'supports the factor · lowers Frontier'."""
     word = "supports" if stance == scoring.SUPPORTS else "contradicts"
-    return f"{word} · {push(factor, stance)}"
+    verb = "raises" if raises(factor, stance) else "lowers"
+    return f"{word} the factor · {verb} {AXIS_WORDS[scoring.FACTORS_BY_CODE[factor].axis]}"
+
+
+def side_heading(factor: str, stance: int, count: int) -> str:
+    """A contradiction's column, named by its effect: 'Weakens the moat (2): general models
+    already do this task'."""
+    return f"{effect_words(factor, stance).capitalize()} ({count}): {said(factor, stance)}"
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One note's direction, in the parts a page draws: the badge (arrow and words), what
+    the note says, and the factor's own terms."""
+
+    effect: str
+    arrow: str
+    words: str
+    said: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.words}: {self.said}"
+
+
+def direction(factor: str, stance: int) -> Direction:
+    """The parts of describe() and detail() for one factor and stance."""
+    return Direction(
+        effect=effect(factor, stance),
+        arrow=ARROWS[effect(factor, stance)],
+        words=effect_words(factor, stance),
+        said=said(factor, stance),
+        detail=detail(factor, stance),
+    )
 
 
 def table() -> dict[str, dict]:
-    """Every factor's axis, polarity and both phrases: what the form's script reads."""
+    """Per factor and stance ("1", "-1"): the parts of direction(), exactly as the server
+    draws them: what the form's script shows."""
     return {
         f.code: {
-            "axis": AXIS_WORDS[f.axis],
-            "polarity": f.polarity,
-            "supports": FACTOR_PUSH[f.code][0],
-            "contradicts": FACTOR_PUSH[f.code][1],
+            str(stance): vars(direction(f.code, stance))
+            for stance in (scoring.SUPPORTS, scoring.CONTRADICTS)
         }
         for f in scoring.FACTORS
     }

@@ -20,6 +20,7 @@ from .models import (
     Company,
     CompanyStatus,
     Confidence,
+    ICPackOrder,
     Membership,
     Quadrant,
     Role,
@@ -229,16 +230,16 @@ class EvidenceForm(forms.Form):
         self.fields["factor"].widget.attrs["data-direction-factor"] = "true"
         self.fields["stance"].widget.attrs["data-direction-stance"] = "true"
 
-    def direction(self) -> str:
-        """Which way the note as filled in pushes, in words (the script keeps it current)."""
+    def direction(self) -> directions.Direction | None:
+        """What the note as filled in does to the moat (the script keeps it current)."""
         factor = self["factor"].value() or scoring.FACTORS[0].code
         try:
             stance = int(self["stance"].value() or scoring.SUPPORTS)
         except (TypeError, ValueError):
             stance = scoring.SUPPORTS
         if factor not in scoring.FACTORS_BY_CODE or stance not in (-1, 1):
-            return ""
-        return directions.describe(factor, stance)
+            return None
+        return directions.direction(factor, stance)
 
     def sticky(self) -> dict:
         """The values a saved form hands to the next one."""
@@ -535,6 +536,13 @@ class ICPackForm(forms.Form):
         label="Movement since",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    order = forms.ChoiceField(
+        required=False, choices=ICPackOrder.choices, initial=ICPackOrder.RUNWAY, label="Order"
+    )
+    include_passed = forms.BooleanField(required=False, label="Include companies we passed on")
+
+    def clean_order(self) -> str:
+        return self.cleaned_data.get("order") or ICPackOrder.RUNWAY
 
     def clean_as_of(self) -> date:
         as_of = self.cleaned_data.get("as_of") or selectors.today()

@@ -672,6 +672,12 @@ class ICPackStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ICPackOrder(models.TextChoices):
+    RUNWAY = "runway", "Shortest runway first"
+    NAME = "name", "By name"
+    CHECK_SIZE = "check_size", "Largest check first"
+
+
 class ICPack(models.Model):
     """An IC pack being built or ready: one PDF for a fund as of a date, kept for a day.
 
@@ -688,6 +694,10 @@ class ICPack(models.Model):
     as_of = models.DateField()
     # Movement in the summary is measured from this date.
     since = models.DateField(null=True, blank=True)
+    # The companies' order (shortest runway first unless chosen), and whether companies the
+    # fund passed on are in it (left out unless chosen).
+    order = models.CharField(max_length=12, choices=ICPackOrder.choices, default=ICPackOrder.RUNWAY)
+    include_passed = models.BooleanField(default=False)
     status = models.CharField(
         max_length=10, choices=ICPackStatus.choices, default=ICPackStatus.QUEUED
     )

@@ -16,7 +16,7 @@ import html
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from .. import moves, scoring, vocabulary
@@ -34,8 +34,15 @@ YELLOW = "#F0E442"
 GREY = "#999999"
 INK = "#222222"
 MUTED = "#555555"
-# Qualitative: every colour of the palette once, in the order that keeps neighbours apart.
-PALETTE = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW)
+# Past Okabe & Ito's seven, darker hues from Paul Tol's schemes, told apart by lightness.
+INDIGO = "#332288"
+WINE = "#882255"
+OLIVE = "#999933"
+FOREST = "#117733"
+BROWN = "#8C510A"
+# Qualitative: every colour once, in the order that keeps neighbours apart. No grey: grey
+# is an unscored point, and a faint bubble is one with little evidence.
+PALETTE = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW, INDIGO, WINE, OLIVE, FOREST, BROWN)
 QUADRANT_COLOURS: Mapping[str, str] = {
     scoring.UNTRAINABLE: GREEN,
     scoring.LAB_TERRITORY: VERMILLION,
@@ -43,7 +50,9 @@ QUADRANT_COLOURS: Mapping[str, str] = {
     scoring.SPECIALIST_MODELS: BLUE,
 }
 OTHER = "Other"
-OTHER_COLOUR = GREY
+# The sectors past the palette's length share a dark teal of their own: a hue, so even a
+# faint "Other" bubble never reads as grey.
+OTHER_COLOUR = "#00505A"
 BOUNDARY_COLOUR = INK
 BOUNDARY_DASHES = ("solid", "dash", "dot")
 TRAIL_COLOUR = MUTED
@@ -156,7 +165,8 @@ def _capitalised(text: str) -> str:
 
 def group_colours(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> dict[str, tuple]:
     """Per colour key: (colour, legend name). Quadrants keep their colour; sectors take the
-    palette largest first, and past its length the smallest sectors share "Other"."""
+    palette largest first, each its own while they fit; only past its length do the smallest
+    sectors share "Other", named in the legend with how many sectors it holds."""
     counts = Counter(p.group for p in points if p.group not in QUADRANT_COLOURS)
     sectors = sorted(counts, key=lambda g: (-counts[g], g))
     own = len(PALETTE) if len(sectors) <= len(PALETTE) else len(PALETTE) - 1
@@ -165,8 +175,9 @@ def group_colours(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> dict[s
         for q, c in QUADRANT_COLOURS.items()
         if q in {p.group for p in points}
     }
+    other = f"{OTHER} ({len(sectors) - own} sectors)"
     for n, sector in enumerate(sectors):
-        colours[sector] = (PALETTE[n], sector) if n < own else (OTHER_COLOUR, OTHER)
+        colours[sector] = (PALETTE[n], sector) if n < own else (OTHER_COLOUR, other)
     return colours
 
 
@@ -179,7 +190,7 @@ def legend_groups(points: Sequence[PlotPoint], rubric: scoring.Rubric) -> list[t
         colour, name = colours[p.group]
         entries.setdefault(name, (colour, []))[1].append(i)
     order = list(dict.fromkeys(name for _, (_, name) in colours.items()))
-    order.sort(key=lambda name: name == OTHER)
+    order.sort(key=lambda name: name in entries and entries[name][0] == OTHER_COLOUR)
     return [(name, *entries[name]) for name in order if name in entries]
 
 
@@ -361,8 +372,10 @@ def size_key(
         return [], []
     diameters = bubble_diameters(values, reference, small, large)
     shapes, notes = [], []
-    notes.append(_paper_text(escape(title), x, y, font, anchor="left"))
-    top = font * 1.6  # px below y: under the title
+    # A title of two lines ("Check size\nper task") keeps a narrow key inside its margin.
+    lines = title.split("\n")
+    notes.append(_paper_text("<br>".join(escape(t) for t in lines), x, y, font, anchor="left"))
+    top = font * (0.3 + 1.3 * len(lines))  # px below y: under the title
     for value, d in zip(values, diameters, strict=True):
         shapes.append(
             {
@@ -396,6 +409,7 @@ def _paper_text(text, x, y, font, *, anchor, xshift=0.0, yshift=0.0) -> dict:
         "x": x,
         "y": y,
         "xanchor": anchor,
+        "align": anchor,
         "yanchor": "middle" if yshift else "top",
         "xshift": xshift,
         "yshift": yshift,
@@ -458,10 +472,12 @@ def trail_arrow(
 
 @dataclass(frozen=True)
 class MapLabels:
-    """The labels of a map: annotations, and the names left off for want of a clear spot."""
+    """The labels of a map: annotations, the names left off for want of a clear spot, and
+    (print) the names drawn as a number, with their numbers, for the chart's key."""
 
     annotations: list[dict]
     left_off: list[str]
+    numbered: Sequence[tuple[int, str]] = ()
 
 
 def map_labels(
@@ -474,6 +490,7 @@ def map_labels(
     obstacles: Sequence[labels.Box] = (),
     start_marker: float = 0.0,
     text: Callable[[str], str] = escape,
+    number_left_off: bool = False,
 ) -> MapLabels:
     """Each bubble's name where labels.py finds it a spot a reader cannot misattach: beside
     its own bubble (the nearest to it), or joined to it by a leader line.
@@ -481,6 +498,11 @@ def map_labels(
     A leader is an annotation's arrow without a head, thin and light, ending at the
     bubble's edge (standoff = radius); the label's offsets are in pixels from its bubble,
     so the pair stays together however wide the browser draws the chart.
+
+    With ``number_left_off`` (print, where nothing can be hovered), a bubble whose name
+    found no spot gets a number instead, placed by the same rules around the names
+    already placed, or else drawn on the bubble itself; the caller lists the numbers in a
+    key, so every bubble is either named or numbered.
     """
     bubbles = [
         labels.Bubble(*frame.to_px(p.x, p.y), d / 2, shorten(p.label, limit))
@@ -500,51 +522,99 @@ def map_labels(
         if not placement.clear:
             left_off.append(point.label)
             continue
-        bubble = placement.bubble
-        cx, cy = placement.box.center
-        # Offsets in px from the bubble's centre; plotly's yshift grows upwards, ay down.
-        dx, dy = cx - bubble.cx, cy - bubble.cy
-        note = {
-            "name": f"label {n}",
-            "x": round(point.x, 3),
-            "y": round(point.y, 3),
-            "xref": "x",
-            "yref": "y",
-            "text": text(bubble.text),
-            "font": {"size": font, "color": INK},
-            # A light ground keeps the name readable where it crosses a boundary line.
-            "bgcolor": "rgba(255,255,255,0.75)",
-            "borderpad": 0,
-            "xanchor": "center",
-            "yanchor": "middle",
-        }
-        if placement.moved:
-            leader = {"arrowhead": 0, "arrowwidth": 0.7, "arrowcolor": LEADER_COLOUR}
-            note |= {"showarrow": True, "ax": round(dx, 1), "ay": round(dy, 1), **leader}
-            note["standoff"] = round(bubble.radius, 1)
+        notes.append(_label_note(point, placement, text(placement.bubble.text), font, n))
+    if not number_left_off or not left_off:
+        return MapLabels(notes, left_off)
+    # Numbers in reading order (top to bottom, then left to right), so the key reads down
+    # the chart as the eye does.
+    missing = sorted(
+        (i for i, p in enumerate(placements) if not p.clear),
+        key=lambda i: (-points[i].y, points[i].x),
+    )
+    numbers = {i: k for k, i in enumerate(missing, start=1)}
+    named = [p for p in placements if p.clear]
+    again = labels.place_labels(
+        [replace(bubbles[i], text=str(numbers[i])) for i in missing],
+        frame,
+        font,
+        # A pixel round each name: its annotation's offsets are rounded to a tenth.
+        [*obstacles, *(_grown(p.box, 1.0) for p in named)],
+        trails=[*trails, *(labels.leader_segment(p.bubble, p.box) for p in named if p.moved)],
+        markers=[*starts, *(p.bubble for p in named)],
+    )
+    for i, placement in zip(missing, again, strict=True):
+        if placement.clear:
+            notes.append(_label_note(points[i], placement, str(numbers[i]), font, i))
         else:
-            # Anchored on the side that faces the bubble, so the text starts right at the
-            # gap whatever its real width (the placer's width is an estimate).
-            box, r = placement.box, bubble.radius
-            xanchor, ax = "center", cx
-            if box.left >= bubble.cx + r - 0.5:
-                xanchor, ax = "left", box.left
-            elif box.right <= bubble.cx - r + 0.5:
-                xanchor, ax = "right", box.right
-            yanchor, ay = "middle", cy
-            if box.top >= bubble.cy + r - 0.5:
-                yanchor, ay = "top", box.top
-            elif box.bottom <= bubble.cy - r + 0.5:
-                yanchor, ay = "bottom", box.bottom
-            note |= {
-                "showarrow": False,
-                "xanchor": xanchor,
-                "yanchor": yanchor,
-                "xshift": round(ax - bubble.cx, 1),
-                "yshift": round(bubble.cy - ay, 1),
-            }
-        notes.append(note)
-    return MapLabels(notes, left_off)
+            # Nowhere clear around it: the number sits on its own bubble, which no reader
+            # can attach to another.
+            notes.append(
+                {
+                    "name": f"number {i}",
+                    "x": round(points[i].x, 3),
+                    "y": round(points[i].y, 3),
+                    "xref": "x",
+                    "yref": "y",
+                    "text": f"<b>{numbers[i]}</b>",
+                    "font": {"size": font, "color": INK},
+                    "bgcolor": "rgba(255,255,255,0.8)",
+                    "borderpad": 0,
+                    "showarrow": False,
+                }
+            )
+    numbered = [(numbers[i], points[i].label) for i in missing]
+    return MapLabels(notes, left_off, numbered)
+
+
+def _grown(box: labels.Box, by: float) -> labels.Box:
+    return labels.Box(box.left - by, box.top - by, box.right + by, box.bottom + by)
+
+
+def _label_note(point: PlotPoint, placement: labels.Placement, text: str, font, n: int) -> dict:
+    """One placed label as a Plotly annotation, offset in px from its bubble."""
+    bubble = placement.bubble
+    cx, cy = placement.box.center
+    # Offsets in px from the bubble's centre; plotly's yshift grows upwards, ay down.
+    dx, dy = cx - bubble.cx, cy - bubble.cy
+    note = {
+        "name": f"label {n}",
+        "x": round(point.x, 3),
+        "y": round(point.y, 3),
+        "xref": "x",
+        "yref": "y",
+        "text": text,
+        "font": {"size": font, "color": INK},
+        # A light ground keeps the name readable where it crosses a boundary line.
+        "bgcolor": "rgba(255,255,255,0.75)",
+        "borderpad": 0,
+        "xanchor": "center",
+        "yanchor": "middle",
+    }
+    if placement.moved:
+        leader = {"arrowhead": 0, "arrowwidth": 0.7, "arrowcolor": LEADER_COLOUR}
+        note |= {"showarrow": True, "ax": round(dx, 1), "ay": round(dy, 1), **leader}
+        note["standoff"] = round(bubble.radius, 1)
+        return note
+    # Anchored on the side that faces the bubble, so the text starts right at the gap
+    # whatever its real width (the placer's width is an estimate).
+    box, r = placement.box, bubble.radius
+    xanchor, ax = "center", cx
+    if box.left >= bubble.cx + r - 0.5:
+        xanchor, ax = "left", box.left
+    elif box.right <= bubble.cx - r + 0.5:
+        xanchor, ax = "right", box.right
+    yanchor, ay = "middle", cy
+    if box.top >= bubble.cy + r - 0.5:
+        yanchor, ay = "top", box.top
+    elif box.bottom <= bubble.cy - r + 0.5:
+        yanchor, ay = "bottom", box.bottom
+    return note | {
+        "showarrow": False,
+        "xanchor": xanchor,
+        "yanchor": yanchor,
+        "xshift": round(ax - bubble.cx, 1),
+        "yshift": round(bubble.cy - ay, 1),
+    }
 
 
 def also_plotted(names: Sequence[str], most: int = 8) -> str:
@@ -555,6 +625,15 @@ def also_plotted(names: Sequence[str], most: int = 8) -> str:
     rest = len(names) - most
     more = f" and {rest} more (all in the CSV)." if rest > 0 else "."
     return f"Also plotted, unlabelled: {shown}{more}"
+
+
+def number_key(numbered: Sequence[tuple[int, str]], limit: int = 44) -> str:
+    """The key to the numbered bubbles: "Numbered: 1 Tensorhaus · Serve open-weight models
+    by the token; 2 …". Every one is listed, each name shortened at a word."""
+    if not numbered:
+        return ""
+    listed = "; ".join(f"{k} {shorten(name, limit)}" for k, name in numbered)
+    return f"Numbered: {listed}" + ("" if listed.endswith("…") else ".")
 
 
 # --- Waterfalls ------------------------------------------------------------------------------
@@ -628,10 +707,14 @@ def lump(steps: Sequence[Step], max_bars: int | None) -> list[Step]:
 
 def waterfall_trace(steps: Sequence[Step], axis_name: str, *, label_chars: int) -> dict:
     """One axis's waterfall, drawn across from 50: a bar per note, labelled "factor ·
-    observed date" and valued in score points, then the final score."""
+    observed date" and valued in score points, then the final score. Each bar carries its
+    value as text beside it (+3.2, −1.4, then the score), on screen and on paper alike."""
     names = unique_labels([escape(shorten(s.contribution.label, label_chars)) for s in steps])
     final = final_score(steps)
     return {
+        "text": [moves.signed(s.points) for s in steps] + [f"{final:.1f}"],
+        "textposition": "outside",
+        "cliponaxis": False,
         "type": "waterfall",
         "orientation": "h",
         "name": axis_name,

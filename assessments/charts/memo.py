@@ -32,6 +32,8 @@ METHOD = (
     "the boundary is x + k·y = B(t), rising every year."
 )
 LABEL_CHARS = 26
+# Per task, "company · task": room for the company and the task's first words.
+TASK_LABEL_CHARS = 40
 WATERFALL_LABEL_CHARS = 40  # "factor · observed date" whole
 # Plotly's line spacing in multi-line text, as a share of the font size.
 LINE_HEIGHT = 1.35
@@ -240,14 +242,16 @@ def memo_map(
     since: date | None = None,
     size_reference: float | None = None,
     size_title: str = "Check size",
+    label_chars: int = LABEL_CHARS,
 ) -> dict:
     """The portfolio map as a print chart: a figure dict that Kaleido renders as it is.
 
     A plain dict, not go.Figure: plotly.py validates every property it is given, and
     for a map of 40 bubbles that validation alone took longer than Kaleido's render.
     Unscored points are never drawn in a quadrant: the caller mentions them in the
-    footnote. Names the placer found no unmistakable spot for are listed in the
-    footnote's "also plotted" line, and in ``layout.meta.also_plotted``.
+    footnote. Paper has no hover: a bubble whose name the placer found no unmistakable
+    spot for is numbered, and the footnote's key names every number (``layout.meta``
+    holds the numbers and names, and the names left off).
     """
     p = preset_of(preset)
     font, small = p.font_size, p.small_size
@@ -284,16 +288,22 @@ def memo_map(
             diameters,
             frame,
             small,
-            limit=LABEL_CHARS,
+            limit=label_chars,
             obstacles=obstacles,
             start_marker=start_size if trails else 0,
+            number_left_off=True,
         )
-        extra = base.also_plotted(placed.left_off)
+        extra = base.number_key(placed.numbered)
         note_text = " ".join(part for part in (text.footnote, extra) if part)
         if len(_footnote_lines(p, note_text, with_text)) <= line_count or not with_text:
             break
     layout["xaxis"] = base.axis(base.X_TITLE, font)
-    layout["yaxis"] = base.axis(base.Y_TITLE.replace(" (", "<br>("), font)
+    # The axis title in words while the plot is tall enough to hold it; a long footnote or
+    # legend can shrink the plot below that, and the title would then run into the subtitle.
+    plot_h = p.height - margins["t"] - margins["b"]
+    words = len(base.Y_TITLE.split(" (")[1]) * font * labels.CHAR_WIDTH
+    y_title = base.Y_TITLE.replace(" (", "<br>(") if words < plot_h else base.Y_TITLE.split(" (")[0]
+    layout["yaxis"] = base.axis(y_title, font)
     layout["legend"]["y"] = _legend_y(margins, p)
     layout["legend"] |= {"entrywidth": legend_entry_width(legend, p), "entrywidthmode": "pixels"}
 
@@ -328,7 +338,6 @@ def memo_map(
         if pt in trails
     ]
     notes += placed.annotations
-    plot_h = p.height - margins["t"] - margins["b"]
     key_shapes, key_notes = base.size_key(
         size_reference or max((pt.size or 0 for pt in drawn), default=0),
         small=small_d,
@@ -343,8 +352,37 @@ def memo_map(
         notes.append(_footnote(p, margins, _footnote_lines(p, note_text, with_text)))
     layout["annotations"] = notes
     layout["shapes"] = base.quadrant_shapes() + key_shapes
-    layout["meta"] = {"also_plotted": placed.left_off}
+    layout["meta"] = {"also_plotted": placed.left_off, "numbered": placed.numbered}
     return {"data": data, "layout": layout}
+
+
+def waterfall_range(
+    steps: Sequence[base.Step], panel_px: float, text_px: float, least: float = 16.0
+) -> tuple[list[float], list[float]]:
+    """The score axis of one panel and its ticks: the bars' whole path from 50, at least
+    ``least`` points wide (a one-note panel's bar is then long enough to read), with
+    ``text_px`` to spare beyond both ends for the values written beside the bars
+    (``panel_px`` is the panel's width). The spare room may reach past 0 or 100, where a
+    value beside a bar needs it; the ticks never do."""
+    path, level = [50.0], 50.0
+    for step in steps:
+        level += step.points
+        path.append(level)
+    low, high = min(path), max(path)
+    widen = max(0.0, least - (high - low)) / 2
+    low, high = max(0.0, low - widen), min(100.0, high + widen)
+    share = min(0.35, text_px / max(panel_px, 1.0))
+    pad = (high - low) * share / (1 - 2 * share)
+    span = high - low
+    # Three or four ticks: a memo's panel is about an inch and a half wide.
+    every = 5 if span <= 15 else 10 if span <= 30 else 20 if span <= 60 else 25
+    ticks = [float(t) for t in range(0, 101, every) if low - 1e-9 <= t <= high + 1e-9]
+    return [low - pad, high + pad], ticks
+
+
+def empty_axis_line(axis: str) -> str:
+    """Said in place of a panel with no note."""
+    return "No evidence counted on this axis,<br>so it stays at 50 (no bars to draw)."
 
 
 def waterfall_figure(
@@ -356,11 +394,14 @@ def waterfall_figure(
     with_text: bool = True,
     max_bars: int = 8,
 ) -> go.Figure:
-    """A task's scores explained: from 50 to the final score on each axis, note by note."""
+    """A task's scores explained: from 50 to the final score on each axis, note by note,
+    each bar labelled with its value. An axis with no note has no chart: its place says
+    why (``layout.meta.empty_axes`` names it), never a blank frame."""
     p = preset_of(preset)
     font = p.font_size
     steps = base.waterfall_steps(contributions, rubric)
     shown = {axis: base.lump(s, max_bars) for axis, s in steps.items()}
+    empty = [axis for axis in scoring.AXES if not shown[axis]]
     note_lines = _footnote_lines(p, text.footnote, with_text)
     margins = _margins(p, with_text, len(note_lines))
     # Room on the left of each panel for its bar labels.
@@ -375,25 +416,46 @@ def waterfall_figure(
     label_px = min(longest * p.small_size * labels.CHAR_WIDTH + 8, p.width * 0.25)
     margins = {**margins, "l": label_px}
     plot_w = p.width - margins["l"] - margins["r"]
+    spacing = min(0.45, (label_px + font * 2) / plot_w)
     fig = make_subplots(
         rows=1,
         cols=2,
         subplot_titles=tuple(base.AXIS_TITLES[a] for a in scoring.AXES),
-        horizontal_spacing=min(0.45, (label_px + font * 2) / plot_w),
+        horizontal_spacing=spacing,
     )
     fig.update_layout(**{**_base_layout(p, text, margins, with_text), "showlegend": False})
+    fig.update_layout(meta={"empty_axes": empty})
+    fig.update_annotations(font_size=font)  # the panels' titles
+    panel_px = plot_w * (1 - spacing) / 2
     for col, axis in enumerate(scoring.AXES, start=1):
+        if axis in empty:
+            fig.update_xaxes(visible=False, row=1, col=col)
+            fig.update_yaxes(visible=False, row=1, col=col)
+            fig.add_annotation(
+                text=empty_axis_line(axis),
+                xref="paper",
+                yref="paper",
+                x=sum(fig.layout[f"xaxis{'' if col == 1 else col}"].domain) / 2,
+                y=0.6,
+                showarrow=False,
+                font={"size": p.small_size, "color": base.MUTED},
+            )
+            continue
         trace = base.waterfall_trace(
             shown[axis], base.AXIS_TITLES[axis].split(" (")[0], label_chars=WATERFALL_LABEL_CHARS
         )
         trace["hoverinfo"] = "skip"
+        trace["textfont"] = {"size": p.small_size, "color": base.INK}
         fig.add_trace(trace, row=1, col=col)
+        text_px = max(len(v) for v in trace["text"]) * p.small_size * labels.CHAR_WIDTH + 8
+        score_range, ticks = waterfall_range(shown[axis], panel_px, text_px)
         fig.update_xaxes(
-            range=[0, 100],
+            range=score_range,
+            tickvals=ticks,
             gridcolor=GRID,
             showline=True,
             linecolor="#999999",
-            title={"text": "Score (0–100, starting from 50)", "font": {"size": p.small_size}},
+            title={"text": "Score in points (each note from 50)", "font": {"size": p.small_size}},
             tickfont_size=p.small_size,
             row=1,
             col=col,
@@ -401,7 +463,6 @@ def waterfall_figure(
         fig.update_yaxes(
             autorange="reversed", automargin=False, tickfont_size=p.small_size, row=1, col=col
         )
-    fig.update_annotations(font_size=font)
     if with_text:
         fig.add_annotation(**_footnote(p, margins, note_lines))
     return fig

@@ -243,9 +243,6 @@ def waterfall(
             "hovertext": [*hover, f"score {final:.1f}"],
             "hoverinfo": "text",
             "customdata": [s.contribution.evidence_id for s in axis_steps] + [None],
-            "text": [f"{s.points:+.1f}" for s in axis_steps] + [f"{final:.1f}"],
-            "textposition": "outside",
-            "cliponaxis": False,
             "xaxis": f"x{suffix}",
             "yaxis": f"y{suffix}",
         }

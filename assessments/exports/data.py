@@ -91,7 +91,7 @@ def per_task(data: MapExport) -> bool:
 
 def map_text(data: MapExport, figure: dict | None = None) -> memo.ChartText:
     """Title, subtitle and footnote; given the figure drawn without its text (the slide's
-    picture), the footnote also names the bubbles it left unlabelled."""
+    picture), the footnote also carries the key to the bubbles it numbered."""
     unscored = len(data.view.unscored)
     kind = "tasks" if data.filters.per == map_selectors.TASK else "companies"
     title = "Portfolio map"
@@ -109,7 +109,10 @@ def map_text(data: MapExport, figure: dict | None = None) -> memo.ChartText:
                 part
                 for part in (
                     f"{unscored} unscored {kind} not shown." if unscored else "",
-                    base.also_plotted(figure["layout"]["meta"]["also_plotted"]) if figure else "",
+                    "Each task's bubble is its share (its weight) of its company's size."
+                    if per_task(data)
+                    else "",
+                    base.number_key(figure["layout"]["meta"]["numbered"]) if figure else "",
                 )
                 if part
             ),
@@ -135,6 +138,7 @@ SIZE_TITLES = {map_selectors.CHECK_SIZE: "Check size", map_selectors.ARR: "ARR"}
 
 
 def map_chart(data: MapExport, preset: str | memo.Preset = "memo", with_text: bool = True):
+    size_title = SIZE_TITLES.get(data.filters.size_by, "Size")
     return memo.memo_map(
         plot_points(data.view),
         rubric=data.rubric,
@@ -144,15 +148,20 @@ def map_chart(data: MapExport, preset: str | memo.Preset = "memo", with_text: bo
         with_text=with_text,
         since=trail_start(data.filters, data.as_of),
         size_reference=data.view.size_reference,
-        size_title=SIZE_TITLES.get(data.filters.size_by, "Size"),
+        size_title=f"{size_title}\nper task" if per_task(data) else size_title,
+        label_chars=memo.TASK_LABEL_CHARS if per_task(data) else memo.LABEL_CHARS,
     )
 
 
 def filename(data: MapExport, fmt: str, preset: str = "") -> str:
-    """moat-map-<fund>-<date>[-<preset>].<fmt>: each preset downloads under its own name."""
+    """moat-map-<fund>-<per-company|per-task>-<date>[-trails-from-<date>][-<preset>].<fmt>:
+    two downloads of different views never share a name."""
     fund = slugify("-".join(data.fund_names)) or "portfolio"
+    mode = "per-task" if per_task(data) else "per-company"
+    since = trail_start(data.filters, data.as_of)
+    trails = f"-trails-from-{since.isoformat()}" if since else ""
     suffix = f"-{preset}" if preset else ""
-    return f"moat-map-{fund}-{data.as_of.isoformat()}{suffix}.{fmt}"
+    return f"moat-map-{fund}-{mode}-{data.as_of.isoformat()}{trails}{suffix}.{fmt}"
 
 
 def waterfall_figure(user, task_id: int, as_of: date, preset: str = "memo"):

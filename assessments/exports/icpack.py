@@ -1,9 +1,14 @@
 """IC packs: a fund's portfolio as one PDF a partner can put in front of a committee.
 
-A cover (fund, as-of date, rubric version, who built it and when), a summary (the map
-and a table of every company), then a section per company: every task with its weight
-and scores, how the tasks combine into the company, each task's waterfall under its
-name, the most influential notes as formatted text, and the company's own counts.
+It leads with risk. The first page is what is at risk (the companies with value absorbed
+today or within a year, the fund's check size resting on those tasks, the biggest movers
+since the movement date) with the pack's facts (fund, dates, rubric, who built it); then
+a summary (the map and a table of every company); then a section per company, shortest
+runway first unless another order was chosen, companies the fund passed on left out
+unless chosen: why it moved, what would buy it runway and what would cost it most (the
+pure model's runway levers and sensitivity, as on the company page), every task with its
+weight, scores and own runway, each task's waterfall, and its strongest notes on both
+sides of the moat.
 
 Every number is read as `export_scores` reads it (selectors.portfolio.score_lines, the
 SQL scoring path as of the pack's date), and the map is drawn from those same scores, so
@@ -39,11 +44,21 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from .. import access, moves, notes, scoring, selectors
-from ..charts import memo
-from ..models import Company, Evidence, Fund, ICPack, ICPackStatus, Task
+from .. import access, directions, moves, notes, scoring, selectors
+from ..charts import base, memo
+from ..models import (
+    Company,
+    CompanyStatus,
+    Evidence,
+    Fund,
+    ICPack,
+    ICPackOrder,
+    ICPackStatus,
+    Task,
+)
 from ..selectors import map as map_selectors
 from ..selectors import portfolio as portfolio_selectors
+from ..selectors import rubric as rubric_selectors
 from . import data as export_data
 from . import render as rendering
 
@@ -52,9 +67,17 @@ logger = logging.getLogger(__name__)
 KEEP_FOR = timedelta(days=1)
 # Without a chosen date, the summary shows the movement over the last quarter.
 DEFAULT_MOVEMENT = timedelta(days=91)
-NOTES_PER_COMPANY = 3
-# A note longer than this (in Markdown characters) ends at a sentence, continued on screen.
-NOTE_CHARS = 600
+# The strongest notes on each side of the moat (strengthening, weakening) per company: two
+# beside one task's waterfall, one beside two or more, so that a company keeps to its page.
+NOTES_PER_SIDE_ONE_TASK = 2
+NOTES_PER_SIDE_MORE_TASKS = 1
+LEVERS_PER_COMPANY = 3
+MOVERS = 3
+# Bars per waterfall panel in the pack; the smaller notes are added up into the last one.
+WATERFALL_BARS = 6
+# A note longer than this (in Markdown characters) ends at a sentence, continued on screen:
+# a company's section then fits its page.
+NOTE_CHARS = 300
 CONTINUED = "(continued in Moat map)"
 # A running build beats after every company; silence this long means its worker is gone.
 STALLED_AFTER = timedelta(minutes=3)
@@ -171,6 +194,11 @@ class TaskSection:
         return f"{self.weight:g}"
 
     @property
+    def runway(self) -> str:
+        """The task's own runway, "absorbed" below the boundary, a dash unscored."""
+        return runway_text(self.score)
+
+    @property
     def share_text(self) -> str:
         return f"{self.share:.0%}"
 
@@ -187,6 +215,39 @@ class NoteSection:
     verified: bool
     source: str
     html: str
+    direction: directions.Direction | None = None
+
+
+@dataclass(frozen=True)
+class ValueAtRisk:
+    """Shares of a company's value (task weight over all its tasks) that are absorbed today,
+    within one year, and that no counting evidence scores: fractions 0–1."""
+
+    absorbed: float = 0.0
+    within_1y: float = 0.0
+    unscored: float = 0.0
+
+
+def value_at_risk(
+    tasks: list[tuple[float, scoring.Score]], as_of: date, rubric: scoring.Rubric
+) -> ValueAtRisk:
+    """A task counts as absorbed within h years when it is scored and x + k·y < B(as_of + h),
+    its weight over the weight of all the company's tasks."""
+    total = sum(weight for weight, _ in tasks)
+    if not total:
+        return ValueAtRisk()
+    in_a_year = scoring.project_boundary_dates(as_of, (1,))[0]
+
+    def share(day: date) -> float:
+        below = (
+            weight
+            for weight, score in tasks
+            if score.is_scored and scoring.absorption_margin(score.x, score.y, day, rubric) < 0
+        )
+        return sum(below) / total
+
+    unscored = sum(weight for weight, score in tasks if not score.is_scored) / total
+    return ValueAtRisk(share(as_of), share(in_a_year), unscored)
 
 
 @dataclass
@@ -203,11 +264,39 @@ class CompanySection:
     tasks: list[TaskSection]
     # Why it moved since the movement date (today's rubric at both dates).
     move: scoring.Movement | None = None
-    notes: list[NoteSection] = field(default_factory=list)
+    # The strongest notes that strengthen the moat, and those that weaken it.
+    strengths: list[NoteSection] = field(default_factory=list)
+    weaknesses: list[NoteSection] = field(default_factory=list)
+    # What would buy it runway (the notes worth finding), and what would cost it most.
+    levers: list[str] = field(default_factory=list)
+    costliest: str = ""
+    at_risk: ValueAtRisk = field(default_factory=ValueAtRisk)
+    status: str = CompanyStatus.PORTFOLIO
+    check_size: float | None = None
     combination: str = ""
     counted: int = 0
     later: int = 0
     verified: int = 0
+
+    @property
+    def notes(self) -> list[NoteSection]:
+        return [*self.strengths, *self.weaknesses]
+
+    @property
+    def sides(self) -> list[tuple[list[NoteSection], str]]:
+        """The strongest notes on each side, each side under its heading."""
+        return [
+            (self.strengths, "Strongest notes for the moat"),
+            (self.weaknesses, "Strongest notes against the moat"),
+        ]
+
+    @property
+    def runway_change(self) -> float | None:
+        """Years of runway gained (+) or lost since the movement date; None where the move
+        cannot be split (unscored then or now)."""
+        if self.move is None or not self.move.is_decomposed:
+            return None
+        return self.move.total("runway_years")
 
     @property
     def dx(self) -> float | None:
@@ -247,6 +336,11 @@ class CompanySection:
         return moves.move_parts(self.move)
 
     @property
+    def move_words(self) -> str:
+        """The move without its date (the movers' heading says it)."""
+        return moves.move_words(self.move) if self.move_parts[0] else ""
+
+    @property
     def move_line(self) -> str:
         """The same in one line with its date, for the company's headline."""
         return moves.move_line(self.move) if self.move_parts[0] else ""
@@ -269,6 +363,17 @@ class CompanySection:
             text += f"; {self.later} observed later not counted"
         return text + f". Scores as of {_day(self.as_of)}, {self.rubric_name}."
 
+    @property
+    def risk_text(self) -> str:
+        """ "40% of its value absorbed today, 60% within a year; 10% unscored"."""
+        risk = self.at_risk
+        parts = [
+            f"{risk.absorbed:.0%} of its value absorbed today" if risk.absorbed else "",
+            f"{risk.within_1y:.0%} within a year" if risk.within_1y > risk.absorbed else "",
+            f"{risk.unscored:.0%} has no counting evidence" if risk.unscored else "",
+        ]
+        return "; ".join(p for p in parts if p)
+
 
 @dataclass
 class Document:
@@ -283,6 +388,54 @@ class Document:
     companies: list[CompanySection]
     # The number of the version in force on the movement date, where it is not this one.
     rubric_then_number: int | None = None
+    order: str = ICPackOrder.RUNWAY
+    include_passed: bool = False
+    passed_left_out: int = 0
+
+    @property
+    def order_text(self) -> str:
+        return ICPackOrder(self.order).label.lower()
+
+    @property
+    def at_risk(self) -> list[CompanySection]:
+        """Companies with value absorbed today or within a year, the most absorbed first."""
+        hit = [c for c in self.companies if c.at_risk.within_1y > 0 or c.at_risk.absorbed > 0]
+        return sorted(hit, key=lambda c: (-c.at_risk.absorbed, -c.at_risk.within_1y, c.name))
+
+    @property
+    def absorbed_companies(self) -> list[CompanySection]:
+        """Companies whose own position is below the boundary today."""
+        return [c for c in self.companies if c.score.is_scored and not c.score.runway_years]
+
+    @property
+    def within_a_year(self) -> list[CompanySection]:
+        """Companies above the boundary today that it reaches within a year."""
+        return [c for c in self.companies if c.score.runway_years and c.score.runway_years < 1]
+
+    def _value(self, measure: str) -> float:
+        return sum((c.check_size or 0) * getattr(c.at_risk, measure) for c in self.companies)
+
+    @property
+    def check_total(self) -> float:
+        return sum(c.check_size or 0 for c in self.companies)
+
+    @property
+    def value_absorbed(self) -> str:
+        return base.money(self._value("absorbed"))
+
+    @property
+    def value_within_1y(self) -> str:
+        return base.money(self._value("within_1y"))
+
+    @property
+    def check_total_text(self) -> str:
+        return base.money(self.check_total)
+
+    @property
+    def movers(self) -> list[CompanySection]:
+        """The biggest movers since the movement date: runway lost or gained, most first."""
+        moved = [c for c in self.companies if c.runway_change]
+        return sorted(moved, key=lambda c: (-abs(c.runway_change), c.name))[:MOVERS]
 
     @property
     def running_footer(self) -> str:
@@ -374,11 +527,13 @@ def _waterfall(task: Task, evidence: list[Evidence], as_of: date, rubric) -> str
         text=memo.ChartText(printable(task.name)),
         preset="memo",
         with_text=False,
+        max_bars=WATERFALL_BARS,
     )
-    # Caption and footnote are the page's text; the chart needs only room for its bars.
+    # Caption and footnote are the page's text; the chart needs only room for its bars,
+    # so that a company of two tasks keeps to one page.
     bars = max(len([c for c in contributions if c.axis == axis]) for axis in scoring.AXES)
     figure.update_layout(
-        height=memo.PX_PER_INCH * (1.3 + 0.18 * min(bars + 1, 8)),
+        height=memo.PX_PER_INCH * (0.8 + 0.12 * min(bars, WATERFALL_BARS) + 0.12),
         # Room above the panels for their titles ("Frontier (x)", "Proprietary (y)").
         margin_t=memo.PX_PER_INCH * 0.3,
     )
@@ -389,6 +544,8 @@ def _map(user, fund: Fund, as_of: date, since: date, sections: dict[str, Company
     """The summary's map: the map's own read, drawn with the pack's (export_scores') numbers."""
     filters = map_selectors.MapFilters(fund=fund.id, as_of=as_of, since=since)
     data = export_data.map_data(user, filters)
+    # The companies the pack leaves out (passed, unless chosen) are not on its map either.
+    data.view.points = [p for p in data.view.points if p.name in sections]
     for point in data.view.points:
         section = sections[point.name]
         # Today's map reads the stored scores, which lag while a re-score is pending: the
@@ -440,13 +597,14 @@ def _company(company: Company, tasks: list[Task], read: _Read) -> CompanySection
         (t.weight, [e.as_scoring_row() for e in read.evidence_of.get(t.id, [])]) for t in tasks
     ]
     counted = [e for e in everything if e.observed_on <= as_of]
-    # A note's influence on the company: its pull on its task, times the task's share.
-    influence = sorted(
-        counted,
-        key=lambda e: (
-            -abs(scoring.contribution(e.as_scoring_row(), as_of, rubric)) * share[e.task_id]
-        ),
-    )
+    # A note's pull on the company: its pull on its task, times the task's share.
+    pull = {
+        e.pk: scoring.contribution(e.as_scoring_row(), as_of, rubric) * share[e.task_id]
+        for e in counted
+    }
+    influence = sorted(counted, key=lambda e: (-abs(pull[e.pk]), e.pk))
+    scored_tasks = len([t for t in tasks if task_scores[t.id].is_scored])
+    per_side = NOTES_PER_SIDE_ONE_TASK if scored_tasks <= 1 else NOTES_PER_SIDE_MORE_TASKS
     name = printable(company.name)
     lead = company.lead_partner
     return CompanySection(
@@ -461,11 +619,79 @@ def _company(company: Company, tasks: list[Task], read: _Read) -> CompanySection
         then=read.score(company.name, then=True),
         tasks=sections,
         move=scoring.decompose_move(weighted, read.since, as_of, rubric, rubric),
-        notes=[_note(e, tasks) for e in influence[:NOTES_PER_COMPANY]],
+        strengths=[_note(e, tasks) for e in influence if pull[e.pk] > 0][:per_side],
+        weaknesses=[_note(e, tasks) for e in influence if pull[e.pk] < 0][:per_side],
+        levers=_levers(tasks, weighted, as_of, rubric),
+        costliest=_costliest(weighted, as_of, rubric),
+        at_risk=value_at_risk([(t.weight, task_scores[t.id]) for t in tasks], as_of, rubric),
+        status=company.status,
+        check_size=float(company.check_size) if company.check_size else None,
         combination=combination(name, sections, as_of),
         counted=len(counted),
         later=len(everything) - len(counted),
         verified=len([e for e in counted if e.verified_at]),
+    )
+
+
+def _levers(tasks: list[Task], weighted, as_of: date, rubric: scoring.Rubric) -> list[str]:
+    """What would buy runway: the notes that would add the most (scoring.runway_levers, as
+    the company page lists them), worded as there, with what each adds."""
+    said = []
+    for lever in scoring.runway_levers(weighted, as_of, rubric, limit=LEVERS_PER_COMPANY):
+        text = rubric_selectors.lever_text(rubric_selectors.Lever(tasks[lever.task_index], lever))
+        gain = _runway_or_margin(lever.runway_gain, lever.margin_gain)
+        said.append(f"{printable(text)}: {gain}")
+    return said
+
+
+def _runway_or_margin(runway: float, margin: float) -> str:
+    """A change in runway where it shows at one decimal, else in margin (an absorbed
+    company's runway stays 0 while its margin moves)."""
+    if abs(runway) >= 0.05:
+        return f"runway {moves.signed(runway)} y"
+    return f"margin {moves.signed(margin)} pts"
+
+
+def _costliest(weighted, as_of: date, rubric: scoring.Rubric) -> str:
+    """What would cost it most: of the rubric numbers the company page's tornado moves by
+    20 % either way (scoring.sensitivity), the change that takes the most runway (then
+    margin), in words; empty when none costs anything."""
+    worst = None
+    for s in scoring.sensitivity(weighted, as_of, rubric):
+        for lower, change in ((True, s.low), (False, s.high)):
+            key = (change["runway_years"], change["margin"])
+            if key < (0, 0) and (worst is None or key < worst[0]):
+                worst = (key, s, lower)
+    if worst is None:
+        return ""
+    (runway, margin), s, lower = worst
+    name = s.factor.replace("_", " ")
+    after = s.value * (0.8 if lower else 1.2)
+    if s.kind == scoring.WEIGHT:
+        change = f"{name} weighing 20 % {'less' if lower else 'more'} ({s.value:g} → {after:.3g})"
+    else:
+        change = (
+            f"{name} notes aging 20 % {'faster' if lower else 'slower'} "
+            f"(half-life {s.value:g} → {after:.0f} d)"
+        )
+    return f"{change}: {_runway_or_margin(runway, margin)}"
+
+
+def _order(sections: list[CompanySection], order: str) -> list[CompanySection]:
+    """Shortest runway first (absorbed first, the furthest below the boundary first,
+    unscored last), or by name, or largest check first."""
+    if order == ICPackOrder.NAME:
+        return sorted(sections, key=lambda c: c.name.casefold())
+    if order == ICPackOrder.CHECK_SIZE:
+        return sorted(sections, key=lambda c: (-(c.check_size or 0), c.name.casefold()))
+    return sorted(
+        sections,
+        key=lambda c: (
+            not c.score.is_scored,
+            c.score.runway_years or 0,
+            c.score.margin or 0,
+            c.name.casefold(),
+        ),
     )
 
 
@@ -488,11 +714,9 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
     then_lines = portfolio_selectors.score_lines(as_of=since, fund_name=fund.name, user=user)
     scores = {(line.company, line.task): line.score for line in lines}
     then = {(line.company, line.task): line.score for line in then_lines}
-    companies = list(
-        access.scoped(Company.objects.select_related("lead_partner"), user)
-        .filter(fund=fund)
-        .order_by("name")
-    )
+    everyone = access.scoped(Company.objects.select_related("lead_partner"), user).filter(fund=fund)
+    chosen = everyone if pack.include_passed else everyone.exclude(status=CompanyStatus.PASSED)
+    companies = list(chosen.order_by("name"))
     tasks = list(
         Task.objects.filter(company__in=companies).order_by("company_id", "-weight", "name")
     )
@@ -524,8 +748,11 @@ def assemble(pack: ICPack, progress: Callable[[int, int], None] = _no_progress) 
         built_by=printable(pack.requested_by_name),
         built_at=timezone.localtime(),
         map_chart=_map(user, fund, as_of, since, pack_sections),
-        companies=list(pack_sections.values()),
+        companies=_order(list(pack_sections.values()), pack.order),
         rubric_then_number=_other_version_on(since, version.number),
+        order=pack.order,
+        include_passed=pack.include_passed,
+        passed_left_out=0 if pack.include_passed else everyone.count() - len(companies),
     )
 
 
@@ -548,6 +775,7 @@ def _note(e: Evidence, tasks: list[Task]) -> NoteSection:
         verified=e.verified_at is not None,
         source=printable(e.source),
         html=note_html(e.note) if e.note.strip() else "",
+        direction=directions.direction(e.factor, e.stance),
     )
 
 
@@ -596,7 +824,15 @@ def print_pdf(document_html: str) -> bytes:
 # --- The build and its state --------------------------------------------------------------
 
 
-def request_build(*, fund: Fund, user, as_of: date, since: date) -> tuple[ICPack, bool]:
+def request_build(
+    *,
+    fund: Fund,
+    user,
+    as_of: date,
+    since: date,
+    order: str = ICPackOrder.RUNWAY,
+    include_passed: bool = False,
+) -> tuple[ICPack, bool]:
     """A new build for the fund, or the one already running (False): one at a time."""
     for _ in range(3):
         try:
@@ -606,6 +842,8 @@ def request_build(*, fund: Fund, user, as_of: date, since: date) -> tuple[ICPack
                     requested_by=user,
                     as_of=as_of,
                     since=since,
+                    order=order,
+                    include_passed=include_passed,
                     attempts=1,
                     heartbeat_at=timezone.now(),
                 )

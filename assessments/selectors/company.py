@@ -103,7 +103,7 @@ def annotate_effects(evidence: list[Evidence], as_of: date, rubric) -> list[Evid
     for e in evidence:
         e.effect_points = None
         e.effect_axis = e.factor_info.axis
-        e.direction = directions.describe(e.factor, e.stance)
+        e.direction = directions.direction(e.factor, e.stance)
     for axis in scoring.AXES:
         rows = sorted(
             (e for e in evidence if e.counts and e.factor_info.axis == axis),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import F, QuerySet, Subquery, Sum, Window
 
 from .. import access, scoring, scoring_sql, selectors
 from ..models import SCORE_VALUES, Company, CompanyStatus, Evidence, Quadrant, Task
@@ -157,6 +157,10 @@ def _point(row: dict, prefix: str, size_by: str, score: scoring.Score) -> MapPoi
 
     lead = f"{company('lead_partner__first_name') or ''} {company('lead_partner__last_name') or ''}"
     size = company("arr") if size_by == ARR else company("check_size")
+    if size and "weight_share" in row:
+        # A task's bubble is its share of the company's size (its weight over its
+        # company's tasks' weights): a company's tasks add up to the company's bubble.
+        size = float(size) * row["weight_share"]
     return MapPoint(
         id=row["id"],
         company_id=row["company_id"] if prefix else row["id"],
@@ -256,6 +260,9 @@ def map_points(user, filters: MapFilters) -> MapView:
             .order_by("company__name", "-weight", "name")
             .values(
                 "id", "name", "company_id", *SCORE_VALUES, *(prefix + f for f in MAP_COMPANY_VALUES)
+            )
+            .annotate(
+                weight_share=F("weight") / Window(Sum("weight"), partition_by=[F("company_id")])
             )
         )
     else:

@@ -128,7 +128,7 @@ class PendingRow:
     evidence: Evidence
     impact: float  # score points the task moves on the note's axis once it is verified
     axis: str
-    direction: str
+    direction: directions.Direction
     first_line: str
     waiting_days: int
 
@@ -173,7 +173,7 @@ def pending_page(user, filters: QueueFilters, as_of: date, rubric: scoring.Rubri
             evidence=loaded[pk],
             impact=impacts[pk],
             axis=loaded[pk].factor_info.axis,
-            direction=directions.describe(loaded[pk].factor, loaded[pk].stance),
+            direction=directions.direction(loaded[pk].factor, loaded[pk].stance),
             first_line=notes.first_line(loaded[pk].note),
             waiting_days=(now - loaded[pk].created_at.date()).days,
         )
@@ -193,6 +193,31 @@ class Contradiction:
     @property
     def meaning(self) -> str:
         return scoring.FACTORS_BY_CODE[self.factor].meaning
+
+    @property
+    def sides(self) -> list[ContradictionSide]:
+        """The two sides named by their effect on the moat, the one that strengthens it first
+        (for a factor that lowers its axis, that is the contradicting side)."""
+        sides = [
+            ContradictionSide(
+                directions.direction(self.factor, scoring.SUPPORTS),
+                self.supports,
+                "supersede_supports",
+            ),
+            ContradictionSide(
+                directions.direction(self.factor, scoring.CONTRADICTS),
+                self.contradicts,
+                "supersede_contradicts",
+            ),
+        ]
+        return sorted(sides, key=lambda s: s.direction.effect != directions.STRENGTHENS)
+
+
+@dataclass
+class ContradictionSide:
+    direction: directions.Direction
+    notes: list[Evidence]
+    resolution: str  # the value that marks this side superseded
 
 
 def contradictions_page(user, filters: QueueFilters) -> Page:

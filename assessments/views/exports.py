@@ -160,6 +160,8 @@ def ic_pack(request: HttpRequest, fund_id: int) -> HttpResponse:
                 user=request.user,
                 as_of=form.cleaned_data["as_of"],
                 since=form.cleaned_data["since"],
+                order=form.cleaned_data["order"],
+                include_passed=form.cleaned_data["include_passed"],
             )
             if started:
                 _enqueue([pack.id])

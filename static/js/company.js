@@ -55,22 +55,23 @@
     return directionTable;
   }
 
-  // "supports · lowers Frontier — general models already do this", as scoring.md has it:
-  // a note raises its axis when the factor's polarity times the stance is positive.
+  // What the note does to the moat, in the server's own words (directions.table(), the same
+  // parts as templates/assessments/_direction.html): the script only picks the entry.
   function describeDirection(form) {
     var out = form.querySelector("[data-direction]");
     var factor = form.querySelector("[data-direction-factor]");
     var stance = form.querySelector("[data-direction-stance]:checked");
     if (!out || !factor || !stance) return;
     var info = directions()[factor.value];
-    if (!info) return;
-    var supports = Number(stance.value) > 0;
-    var raises = info.polarity * (supports ? 1 : -1) > 0;
-    out.textContent = (supports ? "supports" : "contradicts") + " · " +
-      (raises ? "raises " : "lowers ") + info.axis + " — " +
-      (supports ? info.supports : info.contradicts);
-    out.classList.toggle("raises", raises);
-    out.classList.toggle("lowers", !raises);
+    var said = info && info[stance.value];
+    var badge = out.querySelector("[data-moat-effect]");
+    if (!said || !badge) return;
+    badge.className = "moat-effect moat-" + said.effect;
+    badge.querySelector("[data-moat-arrow]").textContent = said.arrow;
+    badge.querySelector("[data-moat-words]").textContent = said.words;
+    out.querySelector("[data-direction-said]").textContent = said.said;
+    var detail = out.querySelector("[data-direction-detail]");
+    if (detail) detail.textContent = "· " + said.detail;
   }
 
   function describeAllDirections() {

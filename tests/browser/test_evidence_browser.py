@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from assessments import selectors
+from assessments import directions, selectors
 from assessments.demo import load_demo
 from assessments.models import Alert, Company, Evidence
 from tests.browser.test_company_browser import sign_in, watch_console
@@ -74,11 +74,11 @@ def test_associate_enters_ten_notes_from_one_call_from_the_keyboard(
         if stance == "-":
             page.keyboard.press("ArrowRight")
         direction = page.locator(f"{form} [data-direction]")
-        word = "supports" if stance == "+" else "contradicts"
-        expect(direction).to_contain_text(word)
+        said = directions.describe(code, 1 if stance == "+" else -1)
+        expect(direction).to_contain_text(said)
         if code == "frontier_model_parity":
-            expect(direction).to_have_text(
-                "supports · lowers Frontier — general models already do this"
+            expect(direction.locator("[data-moat-effect]")).to_have_class(
+                "moat-effect moat-weakens"
             )
             page.screenshot(path=str(artifacts_dir / "evidence-form-direction.png"))
         page.keyboard.press("Tab")
@@ -191,7 +191,9 @@ def test_partner_works_through_the_queue_filtered_to_one_company(
     assert contradictions > 0
     first_article = articles.first
     first_article.locator("input[name=comment]").fill("The later bake-off supersedes it")
-    first_article.get_by_role("button", name="Supporting side superseded").click()
+    # The columns and buttons are named by their effect on the moat.
+    expect(first_article.locator('[data-side="weakens"] h4')).to_contain_text("weakens the moat")
+    first_article.get_by_role("button", name="“Weakens the moat” side superseded").click()
     expect(page.locator('[data-count="contradictions"]')).to_have_text(str(contradictions - 1))
     assert Evidence.objects.filter(superseded_at__isnull=False).exists()
     articles.first.get_by_role("button", name="Genuinely mixed").click()

@@ -103,10 +103,20 @@ def test_every_label_is_attached_to_its_own_bubble(medium, count, seed, per_task
     limit = screen_charts.LABEL_CHARS if medium == "screen" else memo.LABEL_CHARS
     drawn = {lab.text for lab in g.labels}
     left_off = {p.label for p in points if base.shorten(p.label, limit) not in drawn}
-    if medium != "screen" and left_off:
-        # Every name left off is named in the "also plotted" line (or counted there).
-        assert "Also plotted, unlabelled" in figure["layout"]["annotations"][-1]["text"]
-        assert set(figure["layout"]["meta"]["also_plotted"]) == left_off
+    if medium != "screen":
+        # Paper has no hover: every bubble is named, or numbered and named in the key.
+        numbered = figure["layout"]["meta"]["numbered"]
+        assert {name for _, name in numbered} == left_off
+        assert len(g.labels) + len(numbered) >= count
+        drawn_numbers = {
+            re.sub(r"</?b>", "", note["text"])
+            for note in figure["layout"]["annotations"]
+            if str(note.get("name", "")).startswith(("label", "number"))
+        }
+        assert {str(k) for k, _ in numbered} <= drawn_numbers
+        if numbered:
+            key = figure["layout"]["annotations"][-1]["text"].replace("<br>", " ")
+            assert key.count(";") == len(numbered) - 1 and "Numbered: 1 " in key
 
 
 def test_the_association_check_fails_when_the_placer_ignores_it(monkeypatch):
@@ -217,16 +227,33 @@ def test_legend_shows_each_line_style_as_a_line_and_bubbles_as_swatches_of_one_s
 
 
 def test_sectors_past_the_palette_share_other_smallest_first():
-    sectors = [f"S{n}" for n in range(10)]
+    size = len(base.PALETTE)
+    sectors = [f"S{n:02}" for n in range(size + 3)]
     points = [
-        point(k, 50, 50, group=sector) for n, sector in enumerate(sectors) for k in range(10 - n)
+        point(k, 50, 50, group=sector)
+        for n, sector in enumerate(sectors)
+        for k in range(len(sectors) - n)
     ]
     colours = base.group_colours(points, RUBRIC)
-    own = {colours[s][0] for s in sectors[:6]}
-    assert len(own) == 6 and base.OTHER_COLOUR not in own
-    assert all(colours[s] == (base.OTHER_COLOUR, base.OTHER) for s in sectors[6:])
+    own = {colours[s][0] for s in sectors[: size - 1]}
+    assert len(own) == size - 1 and base.OTHER_COLOUR not in own
+    assert all(colours[s] == (base.OTHER_COLOUR, "Other (4 sectors)") for s in sectors[size - 1 :])
     names = [name for name, _, _ in base.legend_groups(points, RUBRIC)]
-    assert names == [*sectors[:6], "Other"]
+    assert names == [*sectors[: size - 1], "Other (4 sectors)"]
+
+
+def test_eleven_sectors_each_get_a_colour_of_their_own_and_none_is_grey():
+    # The demo's eleven companies, one sector each: nobody is lumped into "Other".
+    points = [point(n, 50, 50, group=f"Sector {n}") for n in range(11)]
+    colours = base.group_colours(points, RUBRIC)
+    used = [colour for colour, _ in colours.values()]
+    assert len(set(used)) == 11 and base.OTHER_COLOUR not in used
+    assert not {name for _, name in colours.values()} & {"Other"}
+    # Neither the unscored grey nor any other grey (equal red, green and blue).
+    for colour in (*base.PALETTE, base.OTHER_COLOUR):
+        red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert not red == green == blue, colour
+    assert base.OTHER_COLOUR not in base.PALETTE and base.OTHER_COLOUR != base.UNSCORED_COLOUR
 
 
 def test_bubble_area_is_proportional_to_size_against_the_visible_portfolio():

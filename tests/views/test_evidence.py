@@ -231,41 +231,50 @@ def test_the_confirm_page_counts_what_goes_for_every_role(client, associate, par
 # --- 3. The direction on the form and in the table ------------------------------------------
 
 
-def test_direction_words_follow_the_model():
+def test_direction_words_lead_with_the_effect_on_the_moat():
+    # Supporting a factor that lowers its axis is bad news for the moat: it says so first.
     assert (
         directions.describe("frontier_model_parity", scoring.SUPPORTS)
-        == "supports · lowers Frontier — general models already do this"
+        == "weakens the moat: general models already do this task"
+    )
+    assert directions.detail("frontier_model_parity", scoring.SUPPORTS) == (
+        "supports the factor · lowers Frontier"
     )
     assert directions.describe("frontier_model_parity", scoring.CONTRADICTS).startswith(
-        "contradicts · raises Frontier"
+        "strengthens the moat: general models still fall short"
     )
-    assert directions.describe("system_access", scoring.SUPPORTS).startswith(
-        "supports · raises Proprietary"
-    )
-    assert directions.describe("portable_workflow", scoring.SUPPORTS).startswith(
-        "supports · lowers Proprietary"
-    )
+    assert directions.describe("system_access", scoring.SUPPORTS).startswith("strengthens the moat")
+    assert directions.describe("portable_workflow", scoring.SUPPORTS).startswith("weakens the moat")
     for factor in scoring.FACTORS:
         for stance in (scoring.SUPPORTS, scoring.CONTRADICTS):
             row = scoring.EvidenceRow(factor.code, stance, 3, "medium", date(2026, 1, 1))
             positive = scoring.contribution(row, date(2026, 1, 1)) > 0
             assert directions.raises(factor.code, stance) == positive
-            assert ("raises" in directions.describe(factor.code, stance)) == positive
+            said = directions.describe(factor.code, stance)
+            assert said.startswith("strengthens the moat") == positive
+            assert said.startswith("weakens the moat") == (not positive)
+            # The form's script reads the very same words the server draws.
+            entry = directions.table()[factor.code][str(stance)]
+            assert f"{entry['words']}: {entry['said']}" == said
 
 
-def test_the_form_says_which_way_the_note_pushes(client, associate, task):
+def test_the_form_says_what_the_note_does_to_the_moat(client, associate, task):
     client.force_login(associate.user)
     html = client.get(reverse("company_detail", args=[task.company_id])).content.decode()
     assert 'id="factor-directions"' in html and "data-direction-factor" in html
-    assert "supports · lowers Frontier" in html  # the first factor, supported
+    # The first factor, supported: a neutral badge with an arrow, not an error-red line.
+    assert '<span class="moat-effect moat-weakens" data-moat-effect>' in html
+    assert "a public score already measures this task" in html
+    assert 'class="direction raises"' not in html and 'class="direction lowers"' not in html
     response = client.post(
         reverse("evidence_create", args=[task.pk]),
         {"factor": "frontier_model_parity", "stance": "-1", "observed_on": "bad"},
         **HTMX,
     )
-    assert "contradicts · raises Frontier — general models still fall short" in (
-        response.content.decode()
-    )
+    html = response.content.decode()
+    assert '<span class="moat-effect moat-strengthens" data-moat-effect>' in html
+    assert "general models still fall short here" in html
+    assert "contradicts the factor · raises Frontier" in html
 
 
 def test_each_row_shows_its_effect_in_points_consistent_with_the_waterfall(

@@ -13,7 +13,7 @@ from django.urls import reverse
 from pptx import Presentation
 from pypdf import PdfReader
 
-from assessments import recompute, scoring
+from assessments import moves, recompute, scoring
 from assessments.charts import base, labels, memo
 from assessments.exports import csv as score_csv
 from assessments.exports import render as rendering
@@ -168,11 +168,24 @@ def test_each_preset_downloads_under_its_own_name(kaleido_server, portfolio):
         for fmt, preset in (("pdf", "memo"), ("png", "slide"), ("svg", "square"), ("pdf", "slide"))
     }
     assert names == {
-        f'attachment; filename="moat-map-fund-alpha-2026-06-30-{end}"'
+        f'attachment; filename="moat-map-fund-alpha-per-company-2026-06-30-{end}"'
         for end in ("memo.pdf", "slide.png", "square.svg", "slide.pdf")
     }
     pptx = client.get(_map_url("pptx", fund))["Content-Disposition"]
     assert pptx.endswith('-slide.pptx"')
+
+
+def test_the_file_name_says_the_mode_the_date_and_the_trails(kaleido_server, portfolio):
+    client, fund = portfolio["client"], portfolio["fund"]
+    per_task = client.get(_map_url("svg", fund, preset="memo", per="task"))
+    assert per_task["Content-Disposition"] == (
+        'attachment; filename="moat-map-fund-alpha-per-task-2026-06-30-memo.svg"'
+    )
+    trails = client.get(_map_url("csv", fund) + "&since=2026-01-01")
+    assert trails["Content-Disposition"] == (
+        'attachment; filename="moat-map-fund-alpha-per-company-2026-06-30'
+        '-trails-from-2026-01-01.csv"'
+    )
 
 
 def test_map_csv_neutralises_formulas_and_matches_export_scores(portfolio):
@@ -313,3 +326,104 @@ def test_exported_waterfalls_leave_out_what_does_not_count_and_end_at_the_stored
     steps = base.waterfall_steps(bars, rubric)
     for axis, value in (("x", task.x), ("y", task.y)):
         assert 50 + sum(s.points for s in steps[axis]) == pytest.approx(value)
+
+
+def test_waterfall_bars_carry_their_values_in_every_medium(kaleido_server, portfolio):
+    task = _task_of(portfolio)
+    client = portfolio["client"]
+    figure, _ = export_waterfall(portfolio, task)
+    # Every bar and the total carry their value as text (what the PNG and PDF draw too).
+    for trace in figure.data:
+        steps = [round(x, 1) for x in trace.x[:-1]]
+        assert list(trace.text[:-1]) == [moves.signed(v) for v in steps]
+        assert trace.text[-1] == trace.y[-1].split(": ")[1]
+        assert trace.textposition == "outside"
+    svg = client.get(reverse("export_task_waterfall", args=[task.id, "svg"]) + f"?as_of={AS_OF}")
+    texts = {"".join(el.itertext()).strip() for el in ET.fromstring(svg.content).iter()}
+    assert set(figure.data[0].text) <= texts and set(figure.data[1].text) <= texts
+    pdf = client.get(reverse("export_task_waterfall", args=[task.id, "pdf"]) + f"?as_of={AS_OF}")
+    words = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert all(value in words for value in figure.data[0].text)
+
+
+def export_waterfall(portfolio, task):
+    from assessments.exports import data as export_data
+
+    return export_data.waterfall_figure(portfolio["user"], task.id, date.fromisoformat(AS_OF))
+
+
+def test_an_axis_without_notes_says_why_instead_of_a_blank_chart(kaleido_server, portfolio):
+    task = _task_of(portfolio)
+    task.evidence.filter(factor="system_access").delete()  # the only note on y
+    figure, _ = export_waterfall(portfolio, task)
+    assert figure.layout.meta["empty_axes"] == ["y"]
+    assert [t.xaxis for t in figure.data] == ["x"]  # one chart, for frontier
+    said = [a.text for a in figure.layout.annotations if "No evidence counted" in a.text]
+    assert said == ["No evidence counted on this axis,<br>so it stays at 50 (no bars to draw)."]
+    titles = {a.text for a in figure.layout.annotations}
+    assert {"Frontier (x)", "Proprietary (y)"} <= titles
+
+
+def test_a_one_note_panel_is_drawn_wide_enough_to_read():
+    tiny = [base.Contribution("public benchmark · 1 Jan 2026", "x", -0.02)]
+    figure = memo.waterfall_figure(
+        tiny, rubric=scoring.DEFAULT_RUBRIC, text=memo.ChartText("One note")
+    )
+    low, high = figure.layout.xaxis.range
+    step = figure.data[0].x[0]
+    assert high - low >= 16 and low <= 50 + step and high >= 50
+    # Three times the length it had on the whole 0–100 axis, and its value written beside it.
+    assert abs(step) / (high - low) > 3 * abs(step) / 100
+    assert figure.data[0].text[0] == "−0.5"
+
+
+def test_per_task_bubbles_are_sized_by_the_tasks_share_of_the_company(portfolio):
+    from assessments.selectors import map as map_selectors
+
+    company = _task_of(portfolio).company
+    company.check_size = 4_000_000
+    company.save()
+    TaskFactory(company=company, name="Second job", weight=3.0)
+    view = map_selectors.map_points(
+        portfolio["user"], map_selectors.MapFilters(fund=portfolio["fund"].id, per="task")
+    )
+    sizes = {p.name: p.size for p in view.points if p.company == "Acme Legal"}
+    assert sizes == {"Review 0": pytest.approx(1_000_000), "Second job": pytest.approx(3_000_000)}
+    per_company = map_selectors.map_points(
+        portfolio["user"], map_selectors.MapFilters(fund=portfolio["fund"].id)
+    )
+    assert {p.name: p.size for p in per_company.points}["Acme Legal"] == 4_000_000
+
+
+def test_every_per_task_bubble_is_named_or_numbered_in_the_key(kaleido_server, portfolio):
+    from assessments.exports import data as export_data
+    from assessments.selectors import map as map_selectors
+
+    company = _task_of(portfolio).company
+    for n in range(14):
+        task = TaskFactory(company=company, name=f"Handle a long and winding job number {n}")
+        EvidenceFactory(task=task, factor="system_access", strength=1 + n % 5)
+    recompute.rescore_companies(company_ids=[company.id])
+    filters = map_selectors.MapFilters(fund=portfolio["fund"].id, per="task")
+    data = export_data.map_data(portfolio["user"], filters)
+    figure = export_data.map_chart(data, "memo")
+    numbered = figure["layout"]["meta"]["numbered"]
+    named = [
+        a["text"]
+        for a in figure["layout"]["annotations"]
+        if a.get("name", "").startswith("label") and not a["text"].isdigit()
+    ]
+    assert numbered, "17 tasks in one corner cannot all be named"
+    assert len(named) + len(numbered) == len(data.view.scored)
+    # A name is shortened at a word, never mid-word.
+    for text in named:
+        assert not text.endswith("…") or text[-2] != " "
+        full = next(
+            p.label
+            for p in export_data.plot_points(data.view)
+            if p.label.startswith(text.rstrip("…"))
+        )
+        assert full.startswith(text.rstrip("…"))
+    footnote = figure["layout"]["annotations"][-1]["text"].replace("<br>", " ")
+    for k, _name in numbered:
+        assert f"; {k} " in footnote or f"Numbered: {k} " in footnote

@@ -191,15 +191,22 @@ def test_every_number_in_the_pack_equals_export_scores(kaleido_server, committee
             caption = re.search(rf"{task} — Frontier (\d+\.\d), Proprietary (\d+\.\d)", section)
             assert caption, f"the waterfall of {task} has no caption"
             assert _close(caption[1], task_row["x"], 1) and _close(caption[2], task_row["y"], 1)
-            # The waterfall's own totals agree with the caption above it.
-            assert f"Frontier: {float(task_row['x']):.1f}" in section
-            assert f"Proprietary: {float(task_row['y']):.1f}" in section
+            # The waterfall's own totals agree with the caption above it; an axis with no
+            # note says so in place of its chart (and stays at 50).
+            for axis, column in (("Frontier", "x"), ("Proprietary", "y")):
+                if f"{axis}: {float(task_row[column]):.1f}" not in section:
+                    assert float(task_row[column]) == 50.0
+                    assert "No evidence counted on this axis" in section
     assert "Runway absorbed" in _flat(sections["Chatterbox"])
     assert "0.0 years" not in " ".join(pages)
 
 
 def test_the_pack_reads_as_a_committee_document(kaleido_server, committee_fund, client):
     fund, members = committee_fund
+    # Chatterbox's strongest notes (both against the moat) carry Markdown and a long text.
+    chat = Evidence.objects.filter(task__company__name="Chatterbox")
+    chat.filter(factor="frontier_model_parity").update(note=MARKDOWN_NOTE)
+    chat.filter(factor="public_benchmark").update(note=LONG_NOTE)
     pages = _pack_pages(client, fund, members[Role.ASSOCIATE])
     text = "\n".join(pages)
     cover = _flat(pages[0])
@@ -207,22 +214,26 @@ def test_the_pack_reads_as_a_committee_document(kaleido_server, committee_fund, 
     assert "Movement since 31 March 2026" in cover and "Rubric v1" in cover
     assert "Built by Associate Member" in cover
     assert "Summary" in pages[1] and "Since 31 Mar 2026" in pages[1]
-    acme = _flat(_sections(pages, ["Acme Legal", "Chatterbox", "Newco"])["Acme Legal"])
+    sections = _sections(pages, ["Acme Legal", "Chatterbox", "Newco"])
+    acme = _flat(sections["Acme Legal"])
     assert (
         "Acme Legal stands at the weighted mean of its 2 scored tasks, for frontier, "
         "proprietary and confidence alike: Draft contracts counts 75% (weight 3) and "
         "Answer client questions counts 25% (weight 1)."
     ) in acme
     # Notes as formatted text: no Markdown markup, links as their text and address.
+    chatterbox = _flat(sections["Chatterbox"])
     for markup in ("**", "](", "<https", "- ten years", "*claims*"):
         assert markup not in text, markup
-    assert "Proprietary data is the moat" in acme
-    assert "the data room (https://example.com/room)" in acme
-    assert "https://example.com/raw" in acme and "(https://example.com/raw)" not in acme
+    assert "Strongest notes against the moat" in chatterbox
+    assert "▼ weakens the moat" in chatterbox
+    assert "Proprietary data is the moat" in chatterbox
+    assert "the data room (https://example.com/room)" in chatterbox
+    assert "https://example.com/raw" in chatterbox and "(https://example.com/raw)" not in chatterbox
     # A long note ends at a sentence, continued in the app; never cut mid-word.
-    continued = re.search(r"(\S+) \(continued in Moat map\)", acme)
-    assert continued and continued[1].endswith("."), acme
-    assert "…" not in acme
+    continued = re.search(r"(\S+) \(continued in Moat map\)", chatterbox)
+    assert continued and continued[1].endswith("."), chatterbox
+    assert "…" not in chatterbox
     assert "Secret Other Fund Co" not in text
 
 
@@ -495,3 +506,131 @@ def test_a_rubric_change_since_the_movement_date_is_said_once(committee_fund, mo
         "Positions at both dates are under Rubric v2 · Heavier lock, though v1 was in force on "
         "31 Mar 2026"
     ) in html
+
+
+def _company_order(pages: list[str], names: list[str]) -> list[str]:
+    """The companies in the order their sections open in the pack."""
+    sections = _sections(pages, names)
+    text = "\n".join(pages[2:])
+    return sorted(sections, key=lambda name: text.index(f"\n{name}\n"))
+
+
+def test_the_first_page_says_what_is_at_risk(kaleido_server, committee_fund, client):
+    from assessments.charts import base
+    from assessments.models import Company
+
+    fund, members = committee_fund
+    Company.objects.filter(name="Acme Legal").update(check_size=4_000_000)
+    Company.objects.filter(name="Chatterbox").update(check_size=1_000_000)
+    Company.objects.filter(name="Newco").update(check_size=None)
+    pages = _pack_pages(client, fund, members[Role.PARTNER])
+    first = _flat(pages[0])
+    assert first.index("At risk in Fund Alpha") < first.index("Fund Fund Alpha")
+    now = _export_scores(AS_OF, fund.name)
+    absorbed = [c for (c, t), row in now.items() if not t and row["runway_years"] == "0.0000"]
+    assert absorbed == ["Chatterbox"]
+    assert "1 of 3 companies are absorbed today" in first
+    # Chatterbox's one task is absorbed: all of its $1.0M check rests on it.
+    assert (
+        f"Of the {base.money(5_000_000)} of check size in this pack, {base.money(1_000_000)} "
+        "rests on tasks absorbed today"
+    ) in first
+    assert re.search(r"Chatterbox absorbed 100% 100% 0% \$1\.0M", first), first
+    assert "Acme Legal" not in first.split("Biggest movers")[0].split("Check size")[1]
+    # The biggest movers since the movement date, with why they moved.
+    movers = first.split("Biggest movers since 31 Mar 2026")[1]
+    assert re.search(r"Acme Legal: runway [+−]\d+\.\d y — new evidence", movers), movers
+
+
+def test_companies_come_shortest_runway_first_or_in_the_chosen_order(
+    kaleido_server, committee_fund, client
+):
+    fund, members = committee_fund
+    names = ["Acme Legal", "Chatterbox", "Newco"]
+    pages = _pack_pages(client, fund, members[Role.PARTNER])
+    # Absorbed first, then by runway; a company without evidence last.
+    assert _company_order(pages, names) == ["Chatterbox", "Acme Legal", "Newco"]
+    assert "without evidence by the date), shortest runway first" in _flat(pages[0])
+    ICPack.objects.all().delete()
+    _build(client, fund, order="name")
+    by_name = _pdf_text(client, ICPack.objects.get(fund=fund))
+    assert _company_order(by_name, names) == names
+
+
+def test_passed_companies_are_left_out_unless_chosen(kaleido_server, committee_fund, client):
+    fund, members = committee_fund
+    passed = TaskFactory(company=CompanyFactory(fund=fund, name="Passco", status="passed"))
+    EvidenceFactory(task=passed, factor="system_access", observed_on=date(2026, 5, 1))
+    pages = _pack_pages(client, fund, members[Role.PARTNER])
+    assert "Passco" not in "\n".join(pages)
+    assert "shortest runway first; 1 the fund passed on left out" in _flat(pages[0])
+    ICPack.objects.all().delete()
+    _build(client, fund, include_passed="on")
+    pack = ICPack.objects.get(fund=fund)
+    assert pack.include_passed
+    text = _flat(" ".join(_pdf_text(client, pack)))
+    assert "Passco" in text
+    assert "companies the fund passed on included" in text
+
+
+def test_each_company_says_what_would_buy_runway_and_what_would_cost_it_most(
+    committee_fund, monkeypatch
+):
+    from assessments import scoring
+    from assessments.models import Task
+
+    fund, members = committee_fund
+    monkeypatch.setattr(icpack, "_map", lambda *args: "")
+    monkeypatch.setattr(icpack, "_waterfall", lambda *args: "")
+    pack, _ = icpack.request_build(fund=fund, user=members[Role.PARTNER], as_of=AS_OF, since=SINCE)
+    document = icpack.assemble(pack)
+    acme = next(c for c in document.companies if c.name == "Acme Legal")
+    tasks = list(Task.objects.filter(company__name="Acme Legal").order_by("-weight", "name"))
+    rows = [
+        (t.weight, [e.as_scoring_row() for e in Evidence.objects.counting().filter(task=t)])
+        for t in tasks
+    ]
+    best = scoring.runway_levers(rows, AS_OF, document.rubric, limit=3)
+    assert len(acme.levers) == len(best) == 3
+    first = best[0]
+    assert f"{first.factor.replace('_', ' ')}" in acme.levers[0]
+    assert acme.levers[0].endswith(f"runway +{first.runway_gain:.1f} y")
+    # The costliest change is the sensitivity row (and side) that takes the most runway.
+    worst = min(
+        min(s.low["runway_years"], s.high["runway_years"])
+        for s in scoring.sensitivity(rows, AS_OF, document.rubric)
+    )
+    assert worst < 0 and acme.costliest.endswith(f"runway −{abs(worst):.1f} y")
+    # Notes on both sides of the moat, each said by its effect.
+    chatterbox = next(c for c in document.companies if c.name == "Chatterbox")
+    assert chatterbox.weaknesses and not chatterbox.strengths
+    assert all(n.direction.effect == "weakens" for n in chatterbox.weaknesses)
+    assert all(n.direction.effect == "strengthens" for n in acme.strengths)
+
+
+def test_each_task_has_its_own_runway_and_no_page_carries_only_a_footer(
+    kaleido_server, committee_fund, client
+):
+    fund, members = committee_fund
+    pages = _pack_pages(client, fund, members[Role.PARTNER])
+    now = _export_scores(AS_OF, fund.name)
+    sections = {
+        n: _flat(t) for n, t in _sections(pages, ["Acme Legal", "Chatterbox", "Newco"]).items()
+    }
+    for (company, task), row in now.items():
+        if not task or row["x"] == "":
+            continue
+        shown = re.search(
+            rf"{task} \d+ \d+% [\d.]+ [\d.]+ {row['quadrant']} (absorbed|\d+\.\d years)",
+            sections[company],
+        )
+        assert shown, (task, sections[company])
+        assert shown[1].removesuffix(" years") == _runway(row)
+    assert "Chat 1 100% " in sections["Chatterbox"] and "absorbed" in sections["Chatterbox"]
+    # A cover, the summary and one page per company: nothing spills onto a page of its own.
+    assert len(pages) == 2 + 3
+    footer = "Fund Alpha · IC pack as of 30 Jun 2026 · confidential"
+    for page in pages:
+        body = _flat(page).replace(footer, "")
+        body = re.sub(r"Page \d+ of \d+", "", body).strip()
+        assert len(body) > 200, page

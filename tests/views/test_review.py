@@ -268,15 +268,21 @@ def test_bulk_verify_and_send_back(client, partner, task):
     assert listed_evidence(queue(client, partner, tab="pending")) == [rows[3].pk]
 
 
-def contradiction(task, partner, rescored):
+def contradiction(
+    task,
+    partner,
+    rescored,
+    factor="system_access",
+    said=("Holds write access", "Access revoked in March"),
+):
     associate = MembershipFactory(fund=partner.fund, role="associate")
     made = {}
-    for stance, note in ((1, "Holds write access"), (-1, "Access revoked in March")):
+    for stance, note in zip((1, -1), said, strict=True):
         made[stance] = rescored(
             services.evidence_create,
             task=task,
             author=associate.user,
-            factor="system_access",
+            factor=factor,
             stance=stance,
             strength=4,
             confidence="high",
@@ -284,6 +290,28 @@ def contradiction(task, partner, rescored):
             note=note,
         )
     return made
+
+
+def test_contradiction_columns_are_named_by_their_effect_on_the_moat(
+    client, partner, task, rescored
+):
+    said = ("Models match us on the benchmark", "Models still fail it")
+    contradiction(task, partner, rescored, "frontier_model_parity", said)
+    client.force_login(partner.user)
+    html = queue(client, partner, tab="contradictions")
+    article = html[html.index('class="contradiction"') :]
+    # Supporting parity weakens the moat: that column says so, not "Supports (1)".
+    assert "Supports (" not in article and "Contradicts (" not in article
+    weakens = article[article.index('data-side="weakens"') :]
+    strengthens = article[article.index('data-side="strengthens"') :]
+    assert "weakens the moat" in weakens.split("</div>")[0]
+    assert "general models already do this task" in weakens.split("</div>")[0]
+    assert "Models match us on the benchmark" in weakens.split("</div>")[0]
+    assert "Models still fail it" in strengthens.split("</div>")[0]
+    # The side that strengthens the moat comes first; each button names the side it drops.
+    assert article.index('data-side="strengthens"') < article.index('data-side="weakens"')
+    assert 'value="supersede_supports">“Weakens the moat” side superseded' in article
+    assert 'value="supersede_contradicts">“Strengthens the moat” side superseded' in article
 
 
 def test_superseding_one_side_stops_it_counting_and_clears_the_contradiction(
