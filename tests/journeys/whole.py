@@ -228,12 +228,15 @@ def assert_whole(
     charts: str | None = None,
     texts: tuple[str, ...] = (),
     hover: bool = True,
+    known: str | None = None,
 ) -> None:
     """The one check after every step: nothing went wrong, and the charts at `charts` (if
-    any) are whole and answer a hover with a tooltip."""
+    any) are whole and answer a hover with a tooltip. `known` (a pattern) leaves out the
+    chart problems of a bug that is reported and someone else's to fix, and nothing else."""
     problems = watch.take()
     if charts:
-        problems += chart_problems(page, charts, texts)
+        found = chart_problems(page, charts, texts)
+        problems += [p for p in found if not (known and re.search(known, p))]
         if hover and not hover_shows_tooltip(page, charts.split(",")[0].strip()):
             problems.append(f"{charts}: a hover on a bubble shows no tooltip")
         page.mouse.move(1, 1)
