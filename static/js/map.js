@@ -69,8 +69,9 @@
 
   // Once drawn on a phone: the lines' legend goes below the x-axis' title and wrapped into
   // more rows, so the bubbles' legend goes below however many it took and the chart grows
-  // by as much (the plot keeps its size); and a label placed for a wider plot that would run off the chart, or onto a
-  // quadrant's name or an earlier label, is left out (hover and the table name every bubble).
+  // by as much (the plot keeps its size); and a label placed for a wider plot that would
+  // run off the chart, or onto a quadrant's name or an earlier label, is left out (hover
+  // and the table name every bubble).
   var GAP = 6;
   function fitNarrow(chart) {
     var layout = chart._fullLayout;
