@@ -19,7 +19,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 # (selector, [texts that must be among the chart's annotations]) -> list of problems, empty
 # when every chart the selector finds is whole. A part is outside when it overhangs the
 # card by more than a pixel (anti-aliasing rounds the edges).
-CHART_PROBLEMS = """
+CHART_PROBLEMS = r"""
 ([selector, texts]) => {
   const problems = [];
   const charts = document.querySelectorAll(selector);
