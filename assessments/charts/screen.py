@@ -86,6 +86,8 @@ def interactive_map(
     """
     shapes = base.quadrant_shapes()
     annotations, quadrant_boxes = base.quadrant_names(rubric, PLOT_FRAME, QUADRANT_FONT)
+    # Named so that a phone can fold them onto two lines (static/js/map.js).
+    annotations = [{**note, "name": "quadrant"} for note in annotations]
     traces = base.boundary_traces(as_of, rubric, width=2.2)
     # Rounded once: the figure carries these, and the labels' leaders end at these edges.
     diameters = [

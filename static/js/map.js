@@ -20,7 +20,9 @@
     drawn = payload;
     var figure = JSON.parse(payload.textContent);
     fit(chart, figure.layout);
+    var small = narrow(chart, figure.layout);
     window.Plotly.react(chart, figure.data, figure.layout, figure.config).then(function () {
+      if (small) { fitNarrow(chart); }
       if (bound.has(chart)) { return; }
       bound.add(chart);
       chart.on("plotly_click", function (event) {
@@ -45,6 +47,75 @@
       layout.legend.y = layout.legend.y * plot(layout.height) / plot(height);
     }
     layout.height = height;
+  }
+
+  // On a phone the plot is a fifth as wide as the one the figure was laid out for: the
+  // axis titles keep their words before the bracket, and the quadrants' names fold onto
+  // two lines in a smaller size, so neither runs past the plot nor into its neighbour.
+  var NARROW = 640;
+  function narrow(chart, layout) {
+    if (chart.clientWidth >= NARROW) { return false; }
+    ["xaxis", "yaxis"].forEach(function (name) {
+      var title = layout[name] && layout[name].title;
+      if (title && title.text) { title.text = title.text.split(" (")[0]; }
+    });
+    (layout.annotations || []).forEach(function (note) {
+      if (note.name !== "quadrant") { return; }
+      note.text = note.text.replace(" ", "<br>");
+      note.font = Object.assign({}, note.font, { size: 11 });
+    });
+    return true;
+  }
+
+  // Once drawn on a phone: the lines' legend goes below the x-axis' title and wrapped into
+  // more rows, so the bubbles' legend goes below however many it took and the chart grows
+  // by as much (the plot keeps its size); and a label placed for a wider plot that would
+  // run off the chart, or onto a quadrant's name or an earlier label, is left out (hover
+  // and the table name every bubble).
+  var GAP = 6;
+  function fitNarrow(chart) {
+    var layout = chart._fullLayout;
+    var lines = chart.querySelector(".legend");
+    var bubbles = chart.querySelector(".legend2");
+    if (!layout) { return; }
+    var update = {};
+    var title = chart.querySelector(".g-xtitle .xtitle");
+    if (lines && bubbles && title) {
+      var plot = layout._size.h;
+      // The x-axis' ticks stand upright on a narrow plot and push its title down.
+      var y1 = Math.min(layout.legend.y,
+        layout.legend.y - (title.getBoundingClientRect().bottom + GAP - lines.getBoundingClientRect().top) / plot);
+      var y2 = y1 - (lines.getBoundingClientRect().height + GAP) / plot;
+      var bottom = Math.ceil(-y2 * plot + bubbles.getBoundingClientRect().height + GAP);
+      var grow = Math.max(0, bottom - layout.margin.b);
+      update["legend.y"] = y1;
+      update["legend2.y"] = y2;
+      update["margin.b"] = layout.margin.b + grow;
+      update.height = layout.height + grow;
+    }
+    var frame = chart.getBoundingClientRect();
+    var notes = [];
+    Array.prototype.forEach.call(chart.querySelectorAll("g.annotation[data-index]"), function (g) {
+      var index = Number(g.getAttribute("data-index"));
+      var text = g.querySelector(".annotation-text");
+      if (!text) { return; }
+      notes.push({ index: index, note: layout.annotations[index] || {}, box: text.getBoundingClientRect() });
+    });
+    var kept = notes.filter(function (n) { return n.note.name === "quadrant"; });
+    notes.forEach(function (n) {
+      if (!/^label /.test(n.note.name || "")) { return; }  // charts/base.py names them
+      var off = n.box.left < frame.left || n.box.right > frame.right;
+      if (off || kept.some(function (k) { return overlap(k.box, n.box); })) {
+        update["annotations[" + n.index + "].visible"] = false;
+      } else {
+        kept.push(n);
+      }
+    });
+    window.Plotly.relayout(chart, update);
+  }
+
+  function overlap(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
   function openCompany(companyId) {

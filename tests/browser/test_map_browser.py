@@ -216,7 +216,7 @@ def test_table_pages_and_sorts_without_redrawing_the_chart(signed_in, live_serve
     assert "sort=name" in page.url
 
 
-@pytest.mark.parametrize("width,height", [(1440, 900)])
+@pytest.mark.parametrize("width,height", [(1440, 900), (390, 844)])
 def test_the_chart_stays_whole_through_every_control(
     page, live_server, artifacts_dir, monkeypatch, width, height
 ):

@@ -45,14 +45,17 @@ def map_controls(fund, sector, today):
         page.fill("#as-of", (today - timedelta(days=200)).isoformat())
         page.dispatch_event("#as-of", "change")
 
+    # The folded filters' panel opens over the chart; a person closes it to look.
     def trails(page):
         more_filters(page)
         page.fill("#map-filters input[name=since]", (today - timedelta(days=540)).isoformat())
         page.dispatch_event("#map-filters input[name=since]", "change")
+        page.click("#map-filters .more-filters summary")
 
     def size_by(page):
         more_filters(page)
         page.select_option("#map-filters select[name=size]", "arr")
+        page.click("#map-filters .more-filters summary")
 
     return [
         ("fund", select("fund", value=str(fund.pk))),

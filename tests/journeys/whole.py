@@ -19,7 +19,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 # (selector, [texts that must be among the chart's annotations]) -> list of problems, empty
 # when every chart the selector finds is whole. A part is outside when it overhangs the
 # card by more than a pixel (anti-aliasing rounds the edges).
-CHART_PROBLEMS = """
+CHART_PROBLEMS = r"""
 ([selector, texts]) => {
   const problems = [];
   const charts = document.querySelectorAll(selector);
@@ -32,20 +32,50 @@ CHART_PROBLEMS = """
     if (!chart.querySelector(".main-svg")) { problems.push(`${name}: nothing drawn`); continue; }
     const card = (chart.closest(".card") || chart.parentElement).getBoundingClientRect();
     const parts = chart.querySelectorAll(
-      ".g-xtitle .xtitle, .g-ytitle .ytitle, .legend, .annotation-text");
+      ".g-xtitle .xtitle, .g-ytitle .ytitle, .legend, .legend2, .annotation-text");
     for (const part of parts) {
       const box = part.getBoundingClientRect();
       if (!box.width && !box.height) { continue; }
       if (box.left < card.left - 1 || box.right > card.right + 1 ||
           box.top < card.top - 1 || box.bottom > card.bottom + 1) {
-        const what = part.classList.contains("legend") ? "legend"
+        const legend = part.classList.contains("legend") || part.classList.contains("legend2");
+        const what = legend ? part.getAttribute("class")
           : (part.textContent || part.getAttribute("class")).slice(0, 40);
         problems.push(`${name}: "${what}" lies outside its card`);
       }
     }
-    const present = Array.from(chart.querySelectorAll(".annotation-text"), (e) => e.textContent);
+    // The two legends (the lines', the bubbles') must not lie on each other.
+    // Nor on the x-axis' title.
+    const items = (selector) => Array.from(chart.querySelectorAll(selector),
+      (e) => [e.textContent, e.getBoundingClientRect()]);
+    const pairs = [
+      [".legend .traces", ".legend2 .traces"], [".g-xtitle .xtitle", ".legend .traces"]];
+    for (const [one, another] of pairs) {
+      for (const [first, a] of items(one)) {
+        for (const [second, b] of items(another)) {
+          if (a.left < b.right - 1 && b.left < a.right - 1 &&
+              a.top < b.bottom - 1 && b.top < a.bottom - 1) {
+            problems.push(`${name}: "${first}" lies on "${second}"`);
+          }
+        }
+      }
+    }
+    // The named annotations (a name may be folded onto two lines) are there, each clear
+    // of the others.
+    const squash = (text) => text.replace(/\s+/g, "");
+    const notes = Array.from(chart.querySelectorAll(".annotation-text"));
+    const named = [];
     for (const text of texts) {
-      if (!present.includes(text)) { problems.push(`${name}: no "${text}"`); }
+      const note = notes.find((e) => squash(e.textContent) === squash(text));
+      if (!note) { problems.push(`${name}: no "${text}"`); continue; }
+      const box = note.getBoundingClientRect();
+      for (const [other, seen] of named) {
+        if (box.left < seen.right && seen.left < box.right &&
+            box.top < seen.bottom && seen.top < box.bottom) {
+          problems.push(`${name}: "${text}" lies on "${other}"`);
+        }
+      }
+      named.push([text, box]);
     }
   }
   return problems;
@@ -198,12 +228,15 @@ def assert_whole(
     charts: str | None = None,
     texts: tuple[str, ...] = (),
     hover: bool = True,
+    known: str | None = None,
 ) -> None:
     """The one check after every step: nothing went wrong, and the charts at `charts` (if
-    any) are whole and answer a hover with a tooltip."""
+    any) are whole and answer a hover with a tooltip. `known` (a pattern) leaves out the
+    chart problems of a bug that is reported and someone else's to fix, and nothing else."""
     problems = watch.take()
     if charts:
-        problems += chart_problems(page, charts, texts)
+        found = chart_problems(page, charts, texts)
+        problems += [p for p in found if not (known and re.search(known, p))]
         if hover and not hover_shows_tooltip(page, charts.split(",")[0].strip()):
             problems.append(f"{charts}: a hover on a bubble shows no tooltip")
         page.mouse.move(1, 1)
