@@ -86,22 +86,11 @@ def said(factor: str, stance: int) -> str:
     return FACTOR_PUSH[factor][0 if stance == scoring.SUPPORTS else 1]
 
 
-def describe(factor: str, stance: int) -> str:
-    """'weakens the moat: general models already do this task'."""
-    return f"{effect_words(factor, stance)}: {said(factor, stance)}"
-
-
 def detail(factor: str, stance: int) -> str:
     """The factor's own terms, for a tooltip: 'supports the factor · lowers Frontier'."""
     word = "supports" if stance == scoring.SUPPORTS else "contradicts"
     verb = "raises" if raises(factor, stance) else "lowers"
     return f"{word} the factor · {verb} {AXIS_WORDS[scoring.FACTORS_BY_CODE[factor].axis]}"
-
-
-def side_heading(factor: str, stance: int, count: int) -> str:
-    """A contradiction's column, named by its effect: 'Weakens the moat (2): general models
-    already do this task'."""
-    return f"{effect_words(factor, stance).capitalize()} ({count}): {said(factor, stance)}"
 
 
 @dataclass(frozen=True)
@@ -117,11 +106,12 @@ class Direction:
 
     @property
     def text(self) -> str:
+        """'weakens the moat: general models already do this task'."""
         return f"{self.words}: {self.said}"
 
 
 def direction(factor: str, stance: int) -> Direction:
-    """The parts of describe() and detail() for one factor and stance."""
+    """What a note on this factor with this stance does to the moat, in its parts."""
     return Direction(
         effect=effect(factor, stance),
         arrow=ARROWS[effect(factor, stance)],

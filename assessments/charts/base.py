@@ -31,7 +31,6 @@ VERMILLION = "#D55E00"
 SKY = "#56B4E9"
 PURPLE = "#CC79A7"
 YELLOW = "#F0E442"
-GREY = "#999999"
 INK = "#222222"
 MUTED = "#555555"
 # Past Okabe & Ito's seven, darker hues from Paul Tol's schemes, told apart by lightness.
@@ -615,16 +614,6 @@ def _label_note(point: PlotPoint, placement: labels.Placement, text: str, font, 
         "xshift": round(ax - bubble.cx, 1),
         "yshift": round(bubble.cy - ay, 1),
     }
-
-
-def also_plotted(names: Sequence[str], most: int = 8) -> str:
-    """The line that names the bubbles drawn without a label."""
-    if not names:
-        return ""
-    shown = ", ".join(shorten(name, 30) for name in names[:most])
-    rest = len(names) - most
-    more = f" and {rest} more (all in the CSV)." if rest > 0 else "."
-    return f"Also plotted, unlabelled: {shown}{more}"
 
 
 def number_key(numbered: Sequence[tuple[int, str]], limit: int = 44) -> str:

@@ -118,8 +118,6 @@ def _from_where_they_differ(before: str, after: str, limit: int | None) -> tuple
 
 # --- Audit trail --------------------------------------------------------------------------
 
-AUDIT_KINDS = ("company", "task", "evidence", "membership", "rubric")
-
 
 def _audit_histories(fund_id: int, company_id: int | None = None, user_id: int | None = None):
     """Each audited kind's history rows that belong to the fund, deleted objects included,

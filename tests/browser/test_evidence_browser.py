@@ -74,7 +74,7 @@ def test_associate_enters_ten_notes_from_one_call_from_the_keyboard(
         if stance == "-":
             page.keyboard.press("ArrowRight")
         direction = page.locator(f"{form} [data-direction]")
-        said = directions.describe(code, 1 if stance == "+" else -1)
+        said = directions.direction(code, 1 if stance == "+" else -1).text
         expect(direction).to_contain_text(said)
         if code == "frontier_model_parity":
             expect(direction.locator("[data-moat-effect]")).to_have_class(

@@ -122,7 +122,7 @@ def test_every_factor_has_its_cues():
 def test_each_note_reads_the_way_its_factor_and_stance_push(company, factor, note):
     own, other = CUES[factor] if note.stance == scoring.SUPPORTS else CUES[factor][::-1]
     text = note.text.lower()
-    said = directions.describe(factor, note.stance)
+    said = directions.direction(factor, note.stance).text
     assert any(cue in text for cue in own), f"{company} {factor}: '{note.text}' does not say {said}"
     assert not any(cue in text for cue in other), (
         f"{company} {factor}: '{note.text}' reads against {said}"

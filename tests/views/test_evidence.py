@@ -234,23 +234,27 @@ def test_the_confirm_page_counts_what_goes_for_every_role(client, associate, par
 def test_direction_words_lead_with_the_effect_on_the_moat():
     # Supporting a factor that lowers its axis is bad news for the moat: it says so first.
     assert (
-        directions.describe("frontier_model_parity", scoring.SUPPORTS)
+        directions.direction("frontier_model_parity", scoring.SUPPORTS).text
         == "weakens the moat: general models already do this task"
     )
     assert directions.detail("frontier_model_parity", scoring.SUPPORTS) == (
         "supports the factor · lowers Frontier"
     )
-    assert directions.describe("frontier_model_parity", scoring.CONTRADICTS).startswith(
+    assert directions.direction("frontier_model_parity", scoring.CONTRADICTS).text.startswith(
         "strengthens the moat: general models still fall short"
     )
-    assert directions.describe("system_access", scoring.SUPPORTS).startswith("strengthens the moat")
-    assert directions.describe("portable_workflow", scoring.SUPPORTS).startswith("weakens the moat")
+    assert directions.direction("system_access", scoring.SUPPORTS).text.startswith(
+        "strengthens the moat"
+    )
+    assert directions.direction("portable_workflow", scoring.SUPPORTS).text.startswith(
+        "weakens the moat"
+    )
     for factor in scoring.FACTORS:
         for stance in (scoring.SUPPORTS, scoring.CONTRADICTS):
             row = scoring.EvidenceRow(factor.code, stance, 3, "medium", date(2026, 1, 1))
             positive = scoring.contribution(row, date(2026, 1, 1)) > 0
             assert directions.raises(factor.code, stance) == positive
-            said = directions.describe(factor.code, stance)
+            said = directions.direction(factor.code, stance).text
             assert said.startswith("strengthens the moat") == positive
             assert said.startswith("weakens the moat") == (not positive)
             # The form's script reads the very same words the server draws.
