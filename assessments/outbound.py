@@ -1,4 +1,5 @@
-"""Every HTTP request the server sends on a user's behalf goes through here (webhooks).
+"""Every HTTP request the server sends goes through here: webhooks, and the calls to the
+identity provider (its token, keys and userinfo endpoints).
 
 A URL a partner types must not turn the server against its own network: the host is
 resolved once, every address it resolves to is checked (loopback, private, link-local,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -46,10 +48,20 @@ class Target:
     address: str
 
 
+# The most of an answer's body that is read (the identity provider's keys and tokens are a
+# few kilobytes): a larger answer is refused rather than held in memory.
+MAX_ANSWER_BYTES = 1 << 20
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
     reason: str
+    body: bytes = b""
+    content_type: str = ""
+
+    def json(self):
+        return json.loads(self.body)
 
 
 def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -149,6 +161,20 @@ def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Ans
     """POST once, within `deadline` seconds in all; the answer's status (3xx included:
     redirects are not followed). OutboundRefused for a refused target; OSError (a
     timeout included) when the receiver cannot be reached in time."""
+    return request("POST", url, body=body, headers=headers, deadline=deadline)
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    deadline: float,
+    read_body: bool = False,
+) -> Answer:
+    """One request, within `deadline` seconds in all, its body read too when asked (at
+    most MAX_ANSWER_BYTES); refused and failed as post() is."""
     target = check(url)
     conn = _connection(target, deadline)
     expired = threading.Event()
@@ -164,12 +190,15 @@ def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Ans
     timer.daemon = True
     timer.start()
     try:
-        conn.request("POST", target.path, body=body, headers=headers)
+        conn.request(method, target.path, body=body, headers=headers or {})
         answer = conn.getresponse()
-        # Cut off mid-headers, http.client takes the end of the stream for their end.
+        content = answer.read(MAX_ANSWER_BYTES + 1) if read_body else b""
+        # Cut off mid-answer, http.client takes the end of the stream for its end.
         if expired.is_set():
             raise TimeoutError(f"No answer within {deadline:g} s.")
-        return Answer(answer.status, answer.reason)
+        if len(content) > MAX_ANSWER_BYTES:
+            raise OSError(f"An answer larger than {MAX_ANSWER_BYTES:,} bytes.")
+        return Answer(answer.status, answer.reason, content, answer.getheader("Content-Type") or "")
     except (OSError, http.client.HTTPException) as failed:
         if expired.is_set():
             raise TimeoutError(f"No answer within {deadline:g} s.") from failed

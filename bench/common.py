@@ -253,7 +253,7 @@ def build_portfolio(
             )
             INSERT INTO {Evidence._meta.db_table}
                 (task_id, factor, stance, strength, confidence, observed_on, observed_day,
-                 source, note, author_id, verified_by_id, verified_at, content_version,
+                 source, note, note_html, author_id, verified_by_id, verified_at, content_version,
                  verified_version, review_comment, resolution_comment, version, created_at,
                  updated_at)
             SELECT t.ids[1 + g %% array_length(t.ids, 1)],
@@ -262,7 +262,7 @@ def build_portfolio(
                    1 + floor(r3 * 5)::int,
                    (ARRAY['low', 'medium', 'high'])[1 + floor(r4 * 3)::int],
                    date '0001-01-01' + (day - 1), day,
-                   'bench', 'Synthetic note', %s,
+                   'bench', 'Synthetic note', '<p>Synthetic note</p>', %s,
                    CASE WHEN r2 * 10 - floor(r2 * 10) < 0.5 THEN %s END,
                    CASE WHEN r2 * 10 - floor(r2 * 10) < 0.5 THEN now() END,
                    1, CASE WHEN r2 * 10 - floor(r2 * 10) < 0.5 THEN 1 END,

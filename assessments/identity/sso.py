@@ -10,8 +10,10 @@ from the configured issuer and not be expired; otherwise the sign-in is refused.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
+from urllib.parse import urlencode
 
 import jwt
 from django.conf import settings
@@ -26,6 +28,7 @@ from mozilla_django_oidc.views import (
     OIDCAuthenticationRequestView,
 )
 
+from .. import outbound
 from ..models import Fund, Membership, Role
 from . import mfa
 from .models import ExternalIdentity, SecurityEvent, SecurityEventKind
@@ -117,7 +120,50 @@ def _username_from(claims: dict) -> str:
 
 
 class SsoBackend(OIDCAuthenticationBackend):
-    """mozilla-django-oidc's code flow, with the checks and the mapping Moat map needs."""
+    """mozilla-django-oidc's code flow, with the checks and the mapping Moat map needs.
+
+    Its three calls to the provider (token, keys, userinfo) go through the server's one
+    outgoing client (outbound.py), not requests: resolved once, no internal address unless
+    OUTBOUND_ALLOWED_NETWORKS lists it, no redirect, one deadline (OIDC_TIMEOUT_SECONDS)."""
+
+    def _call(self, method: str, url: str, *, body=None, headers=None) -> outbound.Answer:
+        try:
+            answer = outbound.request(
+                method,
+                url,
+                body=body,
+                headers={"Accept": "application/json", **(headers or {})},
+                deadline=settings.OIDC_TIMEOUT,
+                read_body=True,
+            )
+        except (outbound.OutboundRefused, OSError) as failed:
+            logger.warning("OIDC call to %s not made or failed: %s", url, failed)
+            raise PermissionDenied(f"The identity provider was not reached: {failed}") from failed
+        if answer.status != 200:
+            logger.warning("OIDC call to %s answered %s", url, answer.status)
+            raise PermissionDenied(f"The identity provider answered {answer.status}.")
+        return answer
+
+    def get_token(self, payload):
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if self.get_settings("OIDC_TOKEN_USE_BASIC_AUTH", False):
+            pair = f"{payload['client_id']}:{payload.pop('client_secret')}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        body = urlencode(payload).encode()
+        return self._call("POST", self.OIDC_OP_TOKEN_ENDPOINT, body=body, headers=headers).json()
+
+    def retrieve_matching_jwk(self, token):
+        """The provider's key that signed the token: same kid and, when the key names one,
+        the same algorithm (as mozilla-django-oidc checks it)."""
+        keys = self._call("GET", self.OIDC_OP_JWKS_ENDPOINT).json().get("keys", [])
+        header = jwt.get_unverified_header(token)
+        for key in keys:
+            if key.get("kid") != header.get("kid"):
+                continue
+            if "alg" in key and key["alg"] != header.get("alg"):
+                continue
+            return jwt.PyJWK(key)
+        raise PermissionDenied("No key of the identity provider matches the ID token.")
 
     def _verify_jws(self, payload, key):
         """The signature, and the claims mozilla-django-oidc leaves unchecked: audience,
@@ -154,7 +200,15 @@ class SsoBackend(OIDCAuthenticationBackend):
         and it never overrides a claim the signed ID token carries."""
         claims = dict(payload)
         if settings.OIDC_OP_USER_ENDPOINT:
-            info = super().get_userinfo(access_token, id_token, payload)
+            answer = self._call(
+                "GET",
+                self.OIDC_OP_USER_ENDPOINT,
+                headers={"Authorization": f"Bearer {access_token}"},
+            )
+            if answer.content_type.lower().startswith("application/jwt"):
+                info = self.verify_token(answer.body.decode())
+            else:
+                info = answer.json()
             if info.get("sub") == payload.get("sub"):
                 claims = {**info, **claims}
             else:

@@ -30,6 +30,8 @@ class Provider:
         self.signing_key = self.key
         # What the userinfo endpoint answers (None: the subject of the sign-in only).
         self.userinfo: dict | None = None
+        # The paths the server (not the browser's /authorize) asked for, in order.
+        self.served: list[str] = []
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,11 +50,13 @@ class Provider:
                     self.send_header("Location", target)
                     self.end_headers()
                 elif url.path == "/jwks":
+                    provider.served.append(url.path)
                     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(provider.key.public_key()))
                     self._json(
                         {"keys": [{**jwk, "kid": provider.kid, "alg": "RS256", "use": "sig"}]}
                     )
                 elif url.path == "/userinfo":
+                    provider.served.append(url.path)
                     if provider.userinfo is not None:
                         self._json(provider.userinfo)
                     else:
@@ -61,6 +65,7 @@ class Provider:
                     self.send_error(404)
 
             def do_POST(self):
+                provider.served.append(urlparse(self.path).path)
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 form = {k: v[0] for k, v in parse_qs(body).items()}
                 grant = provider.codes.pop(form.get("code", ""), None)
@@ -116,6 +121,9 @@ class Provider:
             "OIDC_OP_TOKEN_ENDPOINT": self.issuer + "/token",
             "OIDC_OP_USER_ENDPOINT": self.issuer + "/userinfo",
             "OIDC_OP_JWKS_ENDPOINT": self.issuer + "/jwks",
+            # The server calls the provider through its outgoing check, which refuses this
+            # machine unless the operator lists it: the provider here runs on loopback.
+            "OUTBOUND_ALLOWED_NETWORKS": ["127.0.0.0/8"],
         }
 
     def close(self):

@@ -75,6 +75,19 @@ def test_a_first_sign_in_creates_a_user_without_any_fund(sso, client):
     assert ExternalIdentity.objects.get(user=user).subject == "u-100"
 
 
+def test_the_server_calls_the_provider_through_the_outgoing_check(sso, client, settings):
+    sso.claims = {"sub": "u-110", "email": "cy@firm.example", "preferred_username": "cy"}
+    assert sign_in_through(client, sso).status_code == 302
+    assert sso.served == ["/token", "/jwks", "/userinfo"], "token, keys, userinfo: each once"
+    # A provider on an address the operator has not allowed is not called at all.
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    sso.served.clear()
+    other = Client()
+    response = sign_in_through(other, sso)
+    assert response["Location"] == "/accounts/login/?sso=failed"
+    assert sso.served == [] and "_auth_user_id" not in other.session
+
+
 def test_groups_become_memberships_and_follow_the_provider_at_each_sign_in(sso):
     client = Client()
     sso.claims = {
