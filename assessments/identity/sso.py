@@ -193,7 +193,7 @@ class SsoBackend(OIDCAuthenticationBackend):
         self._id_claims = payload
         return payload
 
-    def get_userinfo(self, access_token, id_token, payload):
+    def get_userinfo(self, access_token, _id_token, payload):
         """The ID token's claims, completed by the userinfo endpoint when there is one.
 
         Userinfo is used only when its `sub` is the ID token's (OpenID Connect Core 5.3.2),
