@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import plotly.graph_objects as go
@@ -38,6 +38,10 @@ WATERFALL_LABEL_CHARS = 40  # "factor · observed date" whole
 # Plotly's line spacing in multi-line text, as a share of the font size.
 LINE_HEIGHT = 1.35
 FOOT_GAP = 10  # px below the footnote
+# The least share of a page preset's height the map's plot keeps: a long legend or numbered
+# key makes a memo or square figure taller instead of squeezing the plot to a strip (a
+# slide's picture has a fixed box on its slide, so it keeps its size).
+MIN_PLOT_SHARE = 0.55
 # A legend row's height, as a share of its font size (symbols included).
 LEGEND_ROW = 2.7
 
@@ -268,9 +272,16 @@ def memo_map(
     small_d, large_d = font * 0.8, font * 2.6
     diameters = base.bubble_diameters([pt.size for pt in drawn], size_reference, small_d, large_d)
 
+    page = p
+
     def layout_for(note_lines: int) -> tuple[dict, dict, labels.Frame]:
-        plot_width = p.width - font * (6.8 + 6)  # _margins' left and right
-        margins = _margins(p, with_text, note_lines, legend_rows(legend, p, plot_width), right=6)
+        nonlocal p
+        plot_width = page.width - font * (6.8 + 6)  # _margins' left and right
+        margins = _margins(page, with_text, note_lines, legend_rows(legend, page, plot_width), 6)
+        around = margins["t"] + margins["b"]
+        p = page
+        if page.name != "slide" and page.height - around < MIN_PLOT_SHARE * page.height:
+            p = replace(page, height_in=(around + MIN_PLOT_SHARE * page.height) / PX_PER_INCH)
         frame = labels.Frame(
             p.width, p.height, margins["l"], margins["r"], margins["t"], margins["b"]
         )

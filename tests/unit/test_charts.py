@@ -448,3 +448,24 @@ def test_every_score_history_draws_its_runway_on_its_own_axis_on_screen_and_in_p
     # An unscored date leaves a gap in the runway line.
     gap = base.runway_series("runway", [SimpleNamespace(as_of=days[0], runway_years=None)])
     assert list(gap.values) == [None]
+
+
+@pytest.mark.parametrize("preset", ["memo", "square"])
+def test_a_long_legend_and_key_make_a_print_map_taller_not_its_plot_a_strip(preset):
+    # Per task across funds: twelve sectors in the legend and many numbered bubbles in the key.
+    points = [
+        replace(p, group=f"Sector {p.key % 12}")
+        for p in portfolio(60, 5, trails=False, per_task=True)
+    ]
+    layout = print_map(points, preset)["layout"]
+    page = memo.PRESETS[preset]
+    margin = layout["margin"]
+    plot_height = layout["height"] - margin["t"] - margin["b"]
+    assert layout["meta"]["numbered"], "the key holds numbered bubbles"
+    assert plot_height >= memo.MIN_PLOT_SHARE * page.height - 1
+    assert layout["height"] > page.height, "the figure grew to keep its plot"
+    # A short legend leaves the page its printed size.
+    assert (
+        print_map(portfolio(5, 6, trails=False, per_task=False), preset)["layout"]["height"]
+        == page.height
+    )
