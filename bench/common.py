@@ -196,6 +196,7 @@ def build_portfolio(
     """Funds, companies and tasks via bulk_create; evidence in one INSERT ... SELECT."""
     started = time.perf_counter()
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
     from django.db import connection
 
     from assessments import scoring, selectors
@@ -235,6 +236,10 @@ def build_portfolio(
     user = get_user_model().objects.create(username="bench", is_active=True)
     user.set_unusable_password()
     user.save()
+    # The bench drafts a rubric to time its preview: only a rubric owner may.
+    user.user_permissions.add(
+        Permission.objects.get(codename="own_rubric", content_type__app_label="assessments")
+    )
     Membership.objects.bulk_create(
         [Membership(user=user, fund=f, role=Role.PARTNER) for f in funds]
     )
