@@ -231,23 +231,12 @@ class ValueAtRisk:
 def value_at_risk(
     tasks: list[tuple[float, scoring.Score]], as_of: date, rubric: scoring.Rubric
 ) -> ValueAtRisk:
-    """A task counts as absorbed within h years when it is scored and x + k·y < B(as_of + h),
-    its weight over the weight of all the company's tasks."""
-    total = sum(weight for weight, _ in tasks)
-    if not total:
+    """The company's shares of value absorbed today and within a year, and unscored, as
+    scoring.value_shares says them (nothing at risk for a company without tasks)."""
+    shares = scoring.value_shares(tasks, as_of, rubric)
+    if shares is None:
         return ValueAtRisk()
-    in_a_year = scoring.project_boundary_dates(as_of, (1,))[0]
-
-    def share(day: date) -> float:
-        below = (
-            weight
-            for weight, score in tasks
-            if score.is_scored and scoring.absorption_margin(score.x, score.y, day, rubric) < 0
-        )
-        return sum(below) / total
-
-    unscored = sum(weight for weight, score in tasks if not score.is_scored) / total
-    return ValueAtRisk(share(as_of), share(in_a_year), unscored)
+    return ValueAtRisk(shares.absorbed, shares.absorbed_1y, shares.unscored)
 
 
 @dataclass
